@@ -1,0 +1,60 @@
+//! `hearthd`: the Hearth hub without a window.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use hearth::config::{Args, Config};
+use hearth::hub::Hub;
+
+fn main() -> ExitCode {
+    let cfg = match Config::from_args(Args::parse()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hearthd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    hearth::init_logging(&cfg.log);
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hearthd: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(run(cfg))
+}
+
+async fn run(cfg: Config) -> ExitCode {
+    let data_dir = cfg.data_dir.clone();
+    let hub = match Hub::start(cfg).await {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("hearthd: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        for l in hub.listeners() {
+            let _ = writeln!(out, "{} listening on {}", l.name, l.addr);
+        }
+        let _ = writeln!(out, "data folder {}", data_dir.display());
+        let _ = out.flush();
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    hub.shutdown().await;
+    println!("hearthd stopped");
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,256 @@
+//! The embedded MQTT broker: rmqtt, in-process, with its retained messages in the hub's
+//! SQLite store.
+//!
+//! rmqtt keeps its state in a `ServerContext` value (no process-global broker), but its
+//! plugin manager and metrics use process-wide registries; see ARCHITECTURE.md for why tests
+//! run one hub per `hearthd` process.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU16;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rmqtt::context::ServerContext;
+use rmqtt::net::Builder;
+use rmqtt::retain::{DefaultRetainStorage, RetainStorage};
+use rmqtt::server::MqttServer;
+use rmqtt::types::{Retain, TopicFilter, TopicName};
+use rmqtt::utils::StatsMergeMode;
+use tokio::task::JoinHandle;
+
+use crate::config::BrokerLimits;
+use crate::store::Store;
+
+/// Errors starting the broker.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: anyhow::Error,
+    },
+    #[error("broker start-up failed: {0}")]
+    Start(anyhow::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// What the broker needs to start.
+#[derive(Debug, Clone)]
+pub struct BrokerOptions {
+    pub mqtt: SocketAddr,
+    pub ws: Option<SocketAddr>,
+    pub limits: BrokerLimits,
+    pub sys_interval: Duration,
+}
+
+/// Messages the hub's own session may have queued before the broker drops the oldest.
+const INTERNAL_QUEUE: usize = 100_000;
+
+/// A running broker.
+pub struct Broker {
+    pub mqtt_addr: SocketAddr,
+    pub ws_addr: Option<SocketAddr>,
+    /// Loopback listener reserved for the hub's own client: its session may queue far more
+    /// than a device's, so a burst from many devices reaches the recorder instead of being
+    /// dropped at the per-session queue limit.
+    pub internal_addr: SocketAddr,
+    scx: ServerContext,
+    task: JoinHandle<()>,
+}
+
+impl Broker {
+    /// Binds the listeners (so a port-0 address has its real port when this returns) and
+    /// starts serving.
+    pub async fn start(opts: BrokerOptions, store: Store) -> Result<Broker, BrokerError> {
+        let sys_cfg = format!(
+            "publish_qos = 0\npublish_interval = \"{}s\"\nmessage_expiry_interval = \"5m\"\n",
+            opts.sys_interval.as_secs().max(1)
+        );
+        let scx = ServerContext::new()
+            .node_id(1)
+            .mqtt_max_sessions(opts.limits.max_connections as isize)
+            .plugins_config_map_add("rmqtt-sys-topic", sys_cfg)
+            .build()
+            .await;
+
+        let retained = SqliteRetainStorage::load(store).await?;
+        *scx.extends.retain_mut().await = Box::new(retained);
+        rmqtt_sys_topic::register(&scx, true, false)
+            .await
+            .map_err(BrokerError::Start)?;
+
+        let tcp = listener(&opts.limits, "tcp", opts.mqtt)?
+            .tcp()
+            .map_err(|e| BrokerError::Bind {
+                addr: opts.mqtt,
+                source: e,
+            })?;
+        let mqtt_addr = tcp.local_addr().map_err(BrokerError::Start)?;
+        let mut server = MqttServer::new(scx.clone()).listener_by_id(tcp, 1);
+        let mut ws_addr = None;
+        if let Some(addr) = opts.ws {
+            let ws = listener(&opts.limits, "ws", addr)?
+                .ws()
+                .map_err(|e| BrokerError::Bind { addr, source: e })?;
+            ws_addr = Some(ws.local_addr().map_err(BrokerError::Start)?);
+            server = server.listener_by_id(ws, 2);
+        }
+        let internal_limits = BrokerLimits {
+            max_inflight: 1024,
+            max_queued_messages: INTERNAL_QUEUE,
+            ..opts.limits
+        };
+        let internal = listener(&internal_limits, "internal", ([127, 0, 0, 1], 0).into())?
+            .tcp()
+            .map_err(|e| BrokerError::Start(e))?;
+        let internal_addr = internal.local_addr().map_err(BrokerError::Start)?;
+        server = server.listener_by_id(internal, 3);
+        let server = server.build();
+        let task = tokio::spawn(async move {
+            if let Err(e) = server.run().await {
+                tracing::error!("broker stopped: {e}");
+            }
+        });
+        Ok(Broker {
+            mqtt_addr,
+            ws_addr,
+            internal_addr,
+            scx,
+            task,
+        })
+    }
+
+    /// Clients connected right now.
+    pub fn connections(&self) -> isize {
+        self.scx.connections.count()
+    }
+
+    /// Stops accepting and drops every connection.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+fn listener(
+    limits: &BrokerLimits,
+    name: &str,
+    addr: SocketAddr,
+) -> Result<rmqtt::net::Listener, BrokerError> {
+    Builder::new()
+        .name(name)
+        .laddr(addr)
+        .reuseaddr(Some(true))
+        .nodelay(true)
+        .max_connections(limits.max_connections)
+        .max_packet_size(limits.max_packet_bytes)
+        .max_inflight(NonZeroU16::new(limits.max_inflight.max(1)).expect("at least 1"))
+        .max_mqueue_len(limits.max_queued_messages)
+        .max_clientid_len(limits.max_client_id_len)
+        .handshake_timeout(limits.handshake_timeout)
+        // Keepalive 0 means "no keepalive" (MQTT-3.1.2-22); accept it.
+        .allow_zero_keepalive(true)
+        // Messages without an MQTT 5 expiry never expire (rmqtt's default is 5 minutes,
+        // which would also silently drop retained messages older than that at delivery).
+        .message_expiry_interval(Duration::ZERO)
+        .allow_anonymous(true)
+        .bind()
+        .map_err(|e| BrokerError::Bind { addr, source: e })
+}
+
+/// Retained messages in memory for matching (rmqtt's own trie), written through to SQLite so
+/// they survive a restart: one store for the hub instead of a second database.
+struct SqliteRetainStorage {
+    mem: DefaultRetainStorage,
+    store: Store,
+}
+
+impl SqliteRetainStorage {
+    async fn load(store: Store) -> Result<Self, BrokerError> {
+        let mem = DefaultRetainStorage::new();
+        for (topic, blob) in store.load_retained().await? {
+            match serde_json::from_slice::<Retain>(&blob) {
+                Ok(r) => {
+                    let expiry = message_expiry(&r);
+                    if let Err(e) = mem
+                        .set_with_timeout(&TopicName::from(topic.as_str()), r, expiry)
+                        .await
+                    {
+                        tracing::warn!("skipping stored retained message on {topic}: {e}");
+                    }
+                }
+                Err(e) => tracing::warn!("skipping unreadable retained message on {topic}: {e}"),
+            }
+        }
+        Ok(SqliteRetainStorage { mem, store })
+    }
+}
+
+/// The MQTT 5 message expiry a retained message asked for, if any.
+fn message_expiry(r: &Retain) -> Option<Duration> {
+    r.publish
+        .properties
+        .as_ref()
+        .and_then(|p| p.message_expiry_interval)
+        .map(|s| Duration::from_secs(s.get() as u64))
+}
+
+#[async_trait]
+impl RetainStorage for SqliteRetainStorage {
+    fn enable(&self) -> bool {
+        true
+    }
+
+    async fn set(
+        &self,
+        topic: &TopicName,
+        retain: Retain,
+        _listener_expiry: Option<Duration>,
+    ) -> rmqtt::Result<()> {
+        let now = crate::now_ms();
+        if retain.publish.payload.is_empty() {
+            self.store
+                .delete_retained(topic)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+        } else {
+            let blob = serde_json::to_vec(&retain)?;
+            self.store
+                .put_retained(topic, &blob, now)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+        }
+        let expiry = message_expiry(&retain);
+        self.mem.set_with_timeout(topic, retain, expiry).await
+    }
+
+    async fn get(&self, topic_filter: &TopicFilter) -> rmqtt::Result<Vec<(TopicName, Retain)>> {
+        // A topic filter that is not valid matches nothing rather than failing the SUBSCRIBE.
+        if rmqtt::topic::Topic::from_str(topic_filter).is_err() {
+            return Ok(Vec::new());
+        }
+        self.mem.get_message(topic_filter).await
+    }
+
+    async fn get_all_paginated(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> rmqtt::Result<(Vec<(TopicName, Retain, Option<Duration>)>, bool)> {
+        self.mem.get_all_paginated(offset, limit).await
+    }
+
+    async fn count(&self) -> isize {
+        self.mem.count().await
+    }
+
+    async fn max(&self) -> isize {
+        self.mem.max().await
+    }
+
+    fn stats_merge_mode(&self) -> StatsMergeMode {
+        StatsMergeMode::Max
+    }
+}
+

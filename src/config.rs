@@ -1,0 +1,399 @@
+//! The hub's settings: command-line flags, an optional TOML file with the same keys, and
+//! the defaults. A flag beats the file; the file beats the default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// A setting that cannot be used, with a message meant for the person who wrote it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Limits that keep the broker's memory bounded and protect it from misbehaving clients.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BrokerLimits {
+    /// Most client sessions at once (connected or persisted); more are refused with
+    /// CONNACK 0x03 (3.1.1) / 0x97 (5).
+    pub max_connections: usize,
+    /// Largest MQTT packet accepted; a larger one disconnects its sender.
+    pub max_packet_bytes: u32,
+    /// QoS 1/2 messages in flight to one client before the broker queues.
+    pub max_inflight: u16,
+    /// Messages queued for one session (offline or slow) before the oldest are dropped.
+    pub max_queued_messages: usize,
+    /// Longest client id accepted.
+    pub max_client_id_len: usize,
+    /// Time a new connection has to send CONNECT.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for BrokerLimits {
+    fn default() -> Self {
+        BrokerLimits {
+            max_connections: 1_000,
+            max_packet_bytes: 1024 * 1024,
+            max_inflight: 32,
+            max_queued_messages: 1_000,
+            max_client_id_len: 256,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Where the hub's MQTT traffic comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BrokerMode {
+    /// Start the embedded broker with these listeners.
+    Embedded {
+        mqtt: SocketAddr,
+        ws: Option<SocketAddr>,
+    },
+    /// Use an existing broker; no embedded broker starts.
+    External { host: String, port: u16 },
+}
+
+/// The hub's resolved settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub broker: BrokerMode,
+    pub demo: bool,
+    pub demo_rooms: usize,
+    pub log: String,
+    pub retention_days: u32,
+    pub limits: BrokerLimits,
+    /// How often `$SYS` statistics are published.
+    pub sys_interval: Duration,
+}
+
+pub const DEFAULT_MQTT_LISTEN: &str = "127.0.0.1:1883";
+pub const DEFAULT_WS_LISTEN: &str = "127.0.0.1:9001";
+
+/// `hearthd`: the Hearth hub without a window.
+#[derive(Debug, Parser, Default)]
+#[command(name = "hearthd", version, about, long_about = None)]
+pub struct Args {
+    /// Read settings from this TOML file (keys as the long flags, e.g. `data-dir = "..."`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the database [default: $XDG_DATA_HOME/hearth or ~/.local/share/hearth].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// MQTT (3.1.1 and 5) listen address; port 0 picks a free port [default: 127.0.0.1:1883].
+    #[arg(long, value_name = "ADDR")]
+    pub mqtt_listen: Option<String>,
+    /// MQTT over WebSocket listen address, or `off` [default: 127.0.0.1:9001].
+    #[arg(long, value_name = "ADDR")]
+    pub ws_listen: Option<String>,
+    /// Use an existing broker (mqtt://HOST:PORT) instead of the embedded one.
+    #[arg(long, value_name = "URL")]
+    pub broker: Option<String>,
+    /// Also run simulated devices, so a new hub shows something at once.
+    #[arg(long)]
+    pub demo: bool,
+    /// Rooms the demo simulates [default: 3].
+    #[arg(long, value_name = "N")]
+    pub demo_rooms: Option<usize>,
+    /// Log level (error, warn, info, debug, trace) or a tracing filter [default: info].
+    #[arg(long, value_name = "LEVEL")]
+    pub log: Option<String>,
+    /// Days raw readings are kept; rollups are kept for ever [default: 30].
+    #[arg(long, value_name = "DAYS")]
+    pub retention_days: Option<u32>,
+    /// Most client sessions at once [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Largest MQTT packet accepted, in bytes [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    pub max_packet_bytes: Option<u32>,
+    /// Messages queued per session before the oldest are dropped [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_queued_messages: Option<usize>,
+    /// Seconds between `$SYS` statistics messages [default: 60].
+    #[arg(long, value_name = "SECS")]
+    pub sys_interval: Option<u64>,
+}
+
+/// The config file: the same keys as the long flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    mqtt_listen: Option<String>,
+    ws_listen: Option<String>,
+    broker: Option<String>,
+    demo: Option<bool>,
+    demo_rooms: Option<usize>,
+    log: Option<String>,
+    retention_days: Option<u32>,
+    max_connections: Option<usize>,
+    max_packet_bytes: Option<u32>,
+    max_queued_messages: Option<usize>,
+    sys_interval: Option<u64>,
+}
+
+impl Config {
+    /// Resolves flags, the config file they name (if any) and defaults into settings.
+    pub fn from_args(args: Args) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = match args.data_dir.or(file.data_dir) {
+            Some(d) => d,
+            None => default_data_dir()?,
+        };
+        let broker = match args.broker.or(file.broker) {
+            Some(url) => parse_broker_url(&url)?,
+            None => {
+                let mqtt = parse_addr(
+                    "mqtt-listen",
+                    &args
+                        .mqtt_listen
+                        .or(file.mqtt_listen)
+                        .unwrap_or_else(|| DEFAULT_MQTT_LISTEN.into()),
+                )?;
+                let ws = args
+                    .ws_listen
+                    .or(file.ws_listen)
+                    .unwrap_or_else(|| DEFAULT_WS_LISTEN.into());
+                let ws = if ws == "off" {
+                    None
+                } else {
+                    Some(parse_addr("ws-listen", &ws)?)
+                };
+                if let Some(ws) = ws
+                    && ws == mqtt
+                    && ws.port() != 0
+                {
+                    return Err(ConfigError(format!(
+                        "mqtt-listen and ws-listen are both {ws}; give them different ports"
+                    )));
+                }
+                BrokerMode::Embedded { mqtt, ws }
+            }
+        };
+        let log = args.log.or(file.log).unwrap_or_else(|| "info".into());
+        if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
+            return Err(ConfigError(format!(
+                "log level '{log}' is not valid: use error, warn, info, debug or trace"
+            )));
+        }
+        let retention_days = args.retention_days.or(file.retention_days).unwrap_or(30);
+        if retention_days == 0 {
+            return Err(ConfigError(
+                "retention-days must be at least 1 (rollups are kept regardless)".into(),
+            ));
+        }
+        let demo_rooms = args.demo_rooms.or(file.demo_rooms).unwrap_or(3);
+        if !(1..=500).contains(&demo_rooms) {
+            return Err(ConfigError("demo-rooms must be between 1 and 500".into()));
+        }
+        let mut limits = BrokerLimits::default();
+        if let Some(n) = args.max_connections.or(file.max_connections) {
+            if n == 0 {
+                return Err(ConfigError("max-connections must be at least 1".into()));
+            }
+            limits.max_connections = n;
+        }
+        if let Some(n) = args.max_packet_bytes.or(file.max_packet_bytes) {
+            if n < 1024 {
+                return Err(ConfigError("max-packet-bytes must be at least 1024".into()));
+            }
+            limits.max_packet_bytes = n;
+        }
+        if let Some(n) = args.max_queued_messages.or(file.max_queued_messages) {
+            if n == 0 {
+                return Err(ConfigError("max-queued-messages must be at least 1".into()));
+            }
+            limits.max_queued_messages = n;
+        }
+        let sys_interval = args.sys_interval.or(file.sys_interval).unwrap_or(60);
+        if sys_interval == 0 {
+            return Err(ConfigError("sys-interval must be at least 1 second".into()));
+        }
+        Ok(Config {
+            data_dir,
+            broker,
+            demo: args.demo || file.demo.unwrap_or(false),
+            demo_rooms,
+            log,
+            retention_days,
+            limits,
+            sys_interval: Duration::from_secs(sys_interval),
+        })
+    }
+
+    /// Settings for a hub in `data_dir` with everything else at its default, listening on
+    /// free loopback ports: what tests and embedders start from.
+    pub fn ephemeral(data_dir: &Path) -> Config {
+        let mut c = Config::from_args(Args {
+            data_dir: Some(data_dir.to_path_buf()),
+            mqtt_listen: Some("127.0.0.1:0".into()),
+            ws_listen: Some("127.0.0.1:0".into()),
+            ..Args::default()
+        })
+        .expect("default settings are valid");
+        c.log = "warn".into();
+        c
+    }
+
+    /// The database file inside the data folder.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("hearth.db")
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+    toml::from_str(&text)
+        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+}
+
+fn parse_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
+    s.parse().map_err(|_| {
+        ConfigError(format!(
+            "{key} '{s}' is not an address: use IP:PORT, e.g. 127.0.0.1:1883 (port 0 picks a free port)"
+        ))
+    })
+}
+
+/// `mqtt://HOST[:PORT]` (or `tcp://`), port 1883 when omitted.
+pub fn parse_broker_url(s: &str) -> Result<BrokerMode, ConfigError> {
+    let bad = |why: &str| ConfigError(format!("broker '{s}' {why}: use mqtt://HOST:PORT"));
+    let url = url::Url::parse(s).map_err(|_| bad("is not a URL"))?;
+    if url.scheme() != "mqtt" && url.scheme() != "tcp" {
+        return Err(bad("has an unsupported scheme"));
+    }
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| bad("has no host"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = url.port().unwrap_or(1883);
+    if port == 0 {
+        return Err(bad("has port 0"));
+    }
+    if !(url.path().is_empty() || url.path() == "/") {
+        return Err(bad("has a path"));
+    }
+    Ok(BrokerMode::External { host, port })
+}
+
+fn default_data_dir() -> Result<PathBuf, ConfigError> {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(d).join("hearth"));
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(h) => Ok(PathBuf::from(h).join(".local/share/hearth")),
+        None => Err(ConfigError(
+            "no data folder: give --data-dir (neither XDG_DATA_HOME nor HOME is set)".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(argv: &[&str]) -> Result<Config, ConfigError> {
+        let mut full = vec!["hearthd", "--data-dir", "/tmp/x"];
+        full.extend_from_slice(argv);
+        Config::from_args(Args::try_parse_from(full).unwrap())
+    }
+
+    #[test]
+    fn defaults_bind_loopback() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(
+            c.broker,
+            BrokerMode::Embedded {
+                mqtt: "127.0.0.1:1883".parse().unwrap(),
+                ws: Some("127.0.0.1:9001".parse().unwrap())
+            }
+        );
+        assert_eq!(c.retention_days, 30);
+        assert_eq!(c.limits, BrokerLimits::default());
+    }
+
+    #[test]
+    fn bad_values_have_clear_messages() {
+        for (argv, needle) in [
+            (&["--mqtt-listen", "nope"][..], "mqtt-listen 'nope'"),
+            (&["--ws-listen", "1.2.3.4"], "ws-listen"),
+            (&["--broker", "http://x"], "unsupported scheme"),
+            (&["--broker", "mqtt://"], "broker"),
+            (&["--log", "loud[["], "log level"),
+            (&["--retention-days", "0"], "retention-days"),
+            (
+                &["--mqtt-listen", "127.0.0.1:5000", "--ws-listen", "127.0.0.1:5000"],
+                "different ports",
+            ),
+        ] {
+            let e = parse(argv).unwrap_err().to_string();
+            assert!(e.contains(needle), "{argv:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn broker_urls() {
+        assert_eq!(
+            parse_broker_url("mqtt://localhost").unwrap(),
+            BrokerMode::External {
+                host: "localhost".into(),
+                port: 1883
+            }
+        );
+        assert_eq!(
+            parse_broker_url("tcp://127.0.0.1:1999").unwrap(),
+            BrokerMode::External {
+                host: "127.0.0.1".into(),
+                port: 1999
+            }
+        );
+        assert!(parse_broker_url("mqtt://h:1/x").is_err());
+    }
+
+    #[test]
+    fn file_values_yield_to_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("hearth.toml");
+        std::fs::write(
+            &f,
+            "mqtt-listen = \"127.0.0.1:2000\"\nretention-days = 7\ndemo = true\n",
+        )
+        .unwrap();
+        let c = parse(&["--config", f.to_str().unwrap(), "--retention-days", "9"]).unwrap();
+        assert_eq!(c.retention_days, 9);
+        assert!(c.demo);
+        assert!(matches!(c.broker, BrokerMode::Embedded { mqtt, .. } if mqtt.port() == 2000));
+    }
+
+    #[test]
+    fn bad_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("bad.toml");
+        std::fs::write(&f, "no-such-key = 1\n").unwrap();
+        let e = parse(&["--config", f.to_str().unwrap()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field"), "{e}");
+        std::fs::write(&f, "retention-days = \"many\"\n").unwrap();
+        assert!(parse(&["--config", f.to_str().unwrap()]).is_err());
+        let e = parse(&["--config", "/nonexistent/x.toml"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("bin/hearthd.example.toml");
+        let _: FileConfig = toml::from_str(text).unwrap();
+    }
+}

@@ -1,0 +1,255 @@
+//! The hub: the parts wired together, started and stopped as one.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::broker::{Broker, BrokerError, BrokerOptions};
+use crate::config::{BrokerMode, Config};
+use crate::ingest::{self, IngestOptions};
+use crate::recorder::{Recorder, RecorderOptions};
+use crate::registry::{Registry, RegistryLimits};
+use crate::sim::{self, SimOptions, SimStats};
+use crate::store::{History, Store, StoreError};
+
+/// Errors starting the hub.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("cannot create data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+}
+
+/// A listener the hub serves, with its real address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerInfo {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+}
+
+/// A running hub.
+pub struct Hub {
+    pub store: Store,
+    pub registry: Registry,
+    recorder: Recorder,
+    recorder_task: JoinHandle<()>,
+    broker: Option<Broker>,
+    listeners: Vec<ListenerInfo>,
+    shutdown: watch::Sender<bool>,
+    ingest_task: JoinHandle<()>,
+    connected: watch::Receiver<bool>,
+    sim_task: Option<JoinHandle<Arc<SimStats>>>,
+    retention_task: JoinHandle<()>,
+    retention_days: u32,
+}
+
+impl Hub {
+    /// Opens the store, starts the broker (unless an external one is configured), the hub's
+    /// client, the recorder, retention and, with `demo`, the simulated home.
+    pub async fn start(cfg: Config) -> Result<Hub, HubError> {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| HubError::DataDir {
+            path: cfg.data_dir.display().to_string(),
+            source: e,
+        })?;
+        let store = Store::open(&cfg.db_path()).await?;
+        let (broker, listeners, client_host, client_port, public_host, public_port) =
+            match &cfg.broker {
+                BrokerMode::Embedded { mqtt, ws } => {
+                    let b = Broker::start(
+                        BrokerOptions {
+                            mqtt: *mqtt,
+                            ws: *ws,
+                            limits: cfg.limits,
+                            sys_interval: cfg.sys_interval,
+                        },
+                        store.clone(),
+                    )
+                    .await?;
+                    let mut l = vec![ListenerInfo {
+                        name: "mqtt",
+                        addr: b.mqtt_addr,
+                    }];
+                    if let Some(ws) = b.ws_addr {
+                        l.push(ListenerInfo {
+                            name: "ws",
+                            addr: ws,
+                        });
+                    }
+                    let internal = b.internal_addr;
+                    let public = connectable(b.mqtt_addr);
+                    (
+                        Some(b),
+                        l,
+                        internal.ip().to_string(),
+                        internal.port(),
+                        public.ip().to_string(),
+                        public.port(),
+                    )
+                }
+                BrokerMode::External { host, port } => {
+                    (None, vec![], host.clone(), *port, host.clone(), *port)
+                }
+            };
+
+        let registry = Registry::new(RegistryLimits::default());
+        let (recorder, recorder_task) = Recorder::start(store.clone(), RecorderOptions::default());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (connected_tx, connected) = watch::channel(false);
+        let ingest_task = tokio::spawn(ingest::run(
+            IngestOptions {
+                host: client_host,
+                port: client_port,
+                client_id: format!("hearth-hub-{}", std::process::id()),
+                max_packet_bytes: cfg.limits.max_packet_bytes,
+            },
+            registry.clone(),
+            recorder.clone(),
+            shutdown_rx.clone(),
+            connected_tx,
+        ));
+
+        let retention_task = tokio::spawn(retention(
+            store.clone(),
+            cfg.retention_days,
+            shutdown_rx.clone(),
+        ));
+
+        let sim_task = cfg.demo.then(|| {
+            let opts = SimOptions {
+                host: public_host,
+                port: public_port,
+                rooms: cfg.demo_rooms,
+                interval: Duration::from_secs(2),
+                ..SimOptions::default()
+            };
+            tokio::spawn(sim::run(opts, shutdown_rx.clone()))
+        });
+
+        Ok(Hub {
+            store,
+            registry,
+            recorder,
+            recorder_task,
+            broker,
+            listeners,
+            shutdown,
+            ingest_task,
+            connected,
+            sim_task,
+            retention_task,
+            retention_days: cfg.retention_days,
+        })
+    }
+
+    /// The listeners the embedded broker serves (none with an external broker).
+    pub fn listeners(&self) -> &[ListenerInfo] {
+        &self.listeners
+    }
+
+    /// Waits until the hub's client is subscribed to its broker, or `timeout` passes.
+    pub async fn wait_connected(&self, timeout: Duration) -> bool {
+        let mut c = self.connected.clone();
+        tokio::time::timeout(timeout, c.wait_for(|v| *v))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Clients connected to the embedded broker right now.
+    pub fn broker_connections(&self) -> Option<isize> {
+        self.broker.as_ref().map(|b| b.connections())
+    }
+
+    /// Commits every reading received so far.
+    pub async fn flush(&self) {
+        self.recorder.flush().await;
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// History of the series (topic, field) over `[from, to)` Unix seconds.
+    pub async fn history(
+        &self,
+        topic: &str,
+        field: &str,
+        from: i64,
+        to: i64,
+        max_points: usize,
+    ) -> Result<Option<History>, StoreError> {
+        let Some(id) = self.store.find_series(topic, field).await? else {
+            return Ok(None);
+        };
+        let kept_since = crate::now_ms() - retention_ms(self.retention_days);
+        self.store
+            .history(id, from, to, max_points, Some(kept_since))
+            .await
+            .map(Some)
+    }
+
+    /// Stops the simulator and the hub's client, commits pending readings, closes the
+    /// database and stops the broker.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        if let Some(t) = self.sim_task {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.ingest_task).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.retention_task).await;
+        drop(self.recorder);
+        if tokio::time::timeout(Duration::from_secs(30), self.recorder_task)
+            .await
+            .is_err()
+        {
+            tracing::error!("the recorder did not finish flushing within 30 s");
+        }
+        self.store.close().await;
+        if let Some(b) = self.broker {
+            b.stop();
+        }
+    }
+}
+
+/// An address a local client can connect to: a wildcard listen address becomes loopback.
+fn connectable(addr: SocketAddr) -> SocketAddr {
+    let mut a = addr;
+    if a.ip().is_unspecified() {
+        a.set_ip(if a.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    a
+}
+
+fn retention_ms(days: u32) -> i64 {
+    days as i64 * 86_400_000
+}
+
+/// Purges raw readings past retention at start and then hourly.
+async fn retention(store: Store, days: u32, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = crate::stopped(&mut shutdown) => return,
+            _ = tick.tick() => {
+                let cutoff = crate::now_ms() - retention_ms(days);
+                match store.purge_readings_before(cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("retention: removed {n} readings older than {days} days"),
+                    Err(e) => tracing::warn!("retention purge failed: {e}"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! What a payload says: the numeric values it carries, and whether it names a temperature.
+
+/// The numeric values in a payload: a plain number gives one value with field `""`; a JSON
+/// object gives one value per numeric field, nested objects flattened with `.`
+/// (`{"DS18B20":{"Temperature":20.6}}` → `DS18B20.Temperature`). Booleans, strings, arrays and
+/// anything that is not valid UTF-8 give nothing.
+pub fn numeric_fields(payload: &[u8]) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    let Ok(text) = std::str::from_utf8(payload) else {
+        return out;
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return out;
+    }
+    if let Some(v) = parse_plain_number(text) {
+        out.push((String::new(), v));
+        return out;
+    }
+    if text.starts_with('{')
+        && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text)
+    {
+        flatten(&map, "", 0, &mut out);
+    }
+    out
+}
+
+/// A plain decimal number. Refuses `NaN`, `inf` and friends that `f64::from_str` accepts but
+/// no sensor means as a reading.
+fn parse_plain_number(text: &str) -> Option<f64> {
+    let first = text.as_bytes()[0];
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
+        return None;
+    }
+    text.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Deep JSON is flattened only this far, so a hostile payload cannot make the recorder
+/// create unbounded series names.
+const MAX_DEPTH: usize = 4;
+/// And at most this many fields per message.
+const MAX_FIELDS: usize = 64;
+
+fn flatten(
+    map: &serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<(String, f64)>,
+) {
+    for (k, v) in map {
+        if out.len() >= MAX_FIELDS {
+            return;
+        }
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            serde_json::Value::Number(n) => {
+                if let Some(f) = n.as_f64().filter(|f| f.is_finite()) {
+                    out.push((name, f));
+                }
+            }
+            serde_json::Value::Object(inner) if depth + 1 < MAX_DEPTH => {
+                flatten(inner, &name, depth + 1, out)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether a numeric field name denotes a temperature (`temperature`, `Temperature`,
+/// `DS18B20.Temperature`, `temp`, `tC`).
+pub fn is_temperature_field(field: &str) -> bool {
+    let last = field.rsplit('.').next().unwrap_or(field);
+    matches!(
+        last.to_ascii_lowercase().as_str(),
+        "temperature" | "temp" | "tc"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_numbers() {
+        assert_eq!(numeric_fields(b"21.5"), vec![(String::new(), 21.5)]);
+        assert_eq!(numeric_fields(b" -3 \n"), vec![(String::new(), -3.0)]);
+        assert_eq!(numeric_fields(b"1e3"), vec![(String::new(), 1000.0)]);
+    }
+
+    #[test]
+    fn json_fields_become_series() {
+        let mut f = numeric_fields(br#"{"temperature":21.5,"humidity":40,"state":"ON"}"#);
+        f.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            f,
+            vec![("humidity".into(), 40.0), ("temperature".into(), 21.5)]
+        );
+    }
+
+    #[test]
+    fn nested_json_is_flattened() {
+        let f = numeric_fields(br#"{"Time":"2024","DS18B20":{"Temperature":20.6}}"#);
+        assert_eq!(f, vec![("DS18B20.Temperature".into(), 20.6)]);
+        assert!(is_temperature_field(&f[0].0));
+    }
+
+    #[test]
+    fn non_numeric_payloads_give_nothing() {
+        for p in [
+            &b"ON"[..],
+            b"",
+            b"NaN",
+            b"inf",
+            b"-inf",
+            b"true",
+            b"[1,2]",
+            b"{broken",
+            b"\xff\xfe",
+            b"12abc",
+            br#"{"a":"1"}"#,
+        ] {
+            assert!(numeric_fields(p).is_empty(), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_json_is_bounded() {
+        let deep = "{\"a\":".repeat(100) + "1" + &"}".repeat(100);
+        assert!(numeric_fields(deep.as_bytes()).is_empty());
+        let wide = format!(
+            "{{{}}}",
+            (0..1000)
+                .map(|i| format!("\"f{i}\":{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert_eq!(numeric_fields(wide.as_bytes()).len(), MAX_FIELDS);
+    }
+
+    #[test]
+    fn temperature_names() {
+        assert!(is_temperature_field("temperature"));
+        assert!(is_temperature_field("temp"));
+        assert!(is_temperature_field("tC"));
+        assert!(!is_temperature_field("humidity"));
+        assert!(!is_temperature_field(""));
+    }
+}

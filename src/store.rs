@@ -1,0 +1,572 @@
+//! The SQLite store: readings, their rollups, history queries, retention and the broker's
+//! retained messages.
+//!
+//! Queries are plain `sqlx::query` (not the compile-checked macros): see ARCHITECTURE.md.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("bad history request: {0}")]
+    BadRange(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One numeric reading of one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub series_id: i64,
+    /// Unix milliseconds.
+    pub ts_ms: i64,
+    pub value: f64,
+}
+
+/// A series as listed to callers.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesInfo {
+    pub id: i64,
+    pub topic: String,
+    pub field: String,
+}
+
+/// Where a history answer was computed from.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Resolution {
+    Raw,
+    Minute,
+    Hour,
+}
+
+/// A history answer in the columnar shape uPlot takes: `ts` ascending in Unix seconds (the
+/// start of each bucket) and one entry per bucket in `min`, `avg` and `max`; `None` marks a
+/// bucket with no readings between two that have some (a gap the chart should not bridge).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct History {
+    pub bucket_secs: i64,
+    pub resolution: Resolution,
+    pub ts: Vec<i64>,
+    pub min: Vec<Option<f64>>,
+    pub avg: Vec<Option<f64>>,
+    pub max: Vec<Option<f64>>,
+}
+
+/// Rows per multi-row INSERT: 3 bound values a row keeps this well under SQLite's limit of
+/// 32,766 variables, and large statements are what make batched inserts fast (one statement
+/// per row crosses to sqlx's worker thread each time).
+const INSERT_CHUNK: usize = 1000;
+
+/// Handle to the hub's SQLite database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Agg {
+    count: i64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Agg {
+    fn add(&mut self, v: f64) {
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.count += 1;
+        self.sum += v;
+    }
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `path` in WAL mode and applies migrations.
+    ///
+    /// `synchronous=FULL`: in WAL mode each commit is then on disk when it returns. The
+    /// recorder commits at most about once a second, so the cost is small, and a power cut
+    /// loses at most the rows not yet committed.
+    pub async fn open(path: &Path) -> Result<Store> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(false)
+            .pragma("cache_size", "-8000");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(opts)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// An in-memory store for unit tests.
+    pub async fn open_in_memory() -> Result<Store> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Returns the id of the series (topic, field), creating it if new.
+    pub async fn series_id(&self, topic: &str, field: &str) -> Result<i64> {
+        sqlx::query("INSERT INTO series (topic, field) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(topic)
+            .bind(field)
+            .execute(&self.pool)
+            .await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM series WHERE topic = ? AND field = ?")
+            .bind(topic)
+            .bind(field)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(id)
+    }
+
+    /// Looks a series up without creating it.
+    pub async fn find_series(&self, topic: &str, field: &str) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM series WHERE topic = ? AND field = ?")
+                .bind(topic)
+                .bind(field)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Every series, ordered by topic then field.
+    pub async fn list_series(&self) -> Result<Vec<SeriesInfo>> {
+        let rows = sqlx::query("SELECT id, topic, field FROM series ORDER BY topic, field")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SeriesInfo {
+                id: r.get(0),
+                topic: r.get(1),
+                field: r.get(2),
+            })
+            .collect())
+    }
+
+    /// Writes a batch of readings and folds them into the minute and hour rollups, all in one
+    /// transaction: either the whole batch is stored or none of it is.
+    pub async fn insert_readings(&self, readings: &[Reading]) -> Result<()> {
+        if readings.is_empty() {
+            return Ok(());
+        }
+        let mut minutes: HashMap<(i64, i64), Agg> = HashMap::new();
+        let mut hours: HashMap<(i64, i64), Agg> = HashMap::new();
+        for r in readings {
+            let secs = r.ts_ms.div_euclid(1000);
+            minutes
+                .entry((r.series_id, secs - secs.rem_euclid(60)))
+                .or_default()
+                .add(r.value);
+            hours
+                .entry((r.series_id, secs - secs.rem_euclid(3600)))
+                .or_default()
+                .add(r.value);
+        }
+
+        let mut tx = self.pool.begin().await?;
+        for chunk in readings.chunks(INSERT_CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO readings (series_id, ts, value) ");
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.series_id).push_bind(r.ts_ms).push_bind(r.value);
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        for (table, aggs) in [("rollup_minute", &minutes), ("rollup_hour", &hours)] {
+            let rows: Vec<_> = aggs.iter().collect();
+            for chunk in rows.chunks(INSERT_CHUNK / 2) {
+                let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                    "INSERT INTO {table} (series_id, bucket, count, sum, min, max) "
+                ));
+                qb.push_values(chunk, |mut b, ((sid, bucket), a)| {
+                    b.push_bind(*sid)
+                        .push_bind(*bucket)
+                        .push_bind(a.count)
+                        .push_bind(a.sum)
+                        .push_bind(a.min)
+                        .push_bind(a.max);
+                });
+                qb.push(
+                    " ON CONFLICT (series_id, bucket) DO UPDATE SET \
+                     count = count + excluded.count, sum = sum + excluded.sum, \
+                     min = MIN(min, excluded.min), max = MAX(max, excluded.max)",
+                );
+                qb.build().execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes raw readings older than `cutoff_ms`. Rollups are kept.
+    pub async fn purge_readings_before(&self, cutoff_ms: i64) -> Result<u64> {
+        let mut total = 0;
+        // In slices, so a large purge never holds the write lock for long.
+        loop {
+            let n = sqlx::query(
+                "DELETE FROM readings WHERE rowid IN \
+                 (SELECT rowid FROM readings WHERE ts < ? LIMIT 50000)",
+            )
+            .bind(cutoff_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            total += n;
+            if n < 50000 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Number of raw readings stored for a series.
+    pub async fn count_readings(&self, series_id: i64) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM readings WHERE series_id = ?")
+                .bind(series_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Oldest raw reading still stored (Unix ms), if any.
+    pub async fn oldest_reading_ms(&self) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT MIN(ts) FROM readings")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// History of one series over `[from, to)` (Unix seconds) in at most `max_points`
+    /// buckets. Buckets are aligned to multiples of their width. The source is chosen by
+    /// bucket width: raw readings under a minute (when they are still kept), minute rollups
+    /// under an hour, hour rollups beyond — so a year costs about as much as a day.
+    pub async fn history(
+        &self,
+        series_id: i64,
+        from: i64,
+        to: i64,
+        max_points: usize,
+        raw_kept_since_ms: Option<i64>,
+    ) -> Result<History> {
+        if to <= from {
+            return Err(StoreError::BadRange(format!(
+                "'to' ({to}) must be after 'from' ({from})"
+            )));
+        }
+        if !(2..=100_000).contains(&max_points) {
+            return Err(StoreError::BadRange(format!(
+                "max points must be between 2 and 100000, got {max_points}"
+            )));
+        }
+        let span = to - from;
+        // One bucket fewer than allowed, because aligning to multiples of the width can add
+        // a partial bucket at the start.
+        let width = (span + max_points as i64 - 2) / (max_points as i64 - 1);
+        let raw_available = raw_kept_since_ms.is_none_or(|since| since <= from * 1000);
+        let (resolution, width) = if width < 60 && raw_available {
+            (Resolution::Raw, width.max(1))
+        } else if width < 3600 {
+            (Resolution::Minute, round_up(width, 60))
+        } else {
+            (Resolution::Hour, round_up(width, 3600))
+        };
+        let rows = match resolution {
+            Resolution::Raw => {
+                sqlx::query(
+                    "SELECT (ts / 1000) / ?1 AS b, MIN(value), AVG(value), MAX(value) \
+                     FROM readings WHERE series_id = ?2 AND ts >= ?3 AND ts < ?4 \
+                     GROUP BY b ORDER BY b",
+                )
+                .bind(width)
+                .bind(series_id)
+                .bind(from * 1000)
+                .bind(to * 1000)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Resolution::Minute | Resolution::Hour => {
+                let (sql, unit) = if resolution == Resolution::Minute {
+                    (
+                        "SELECT bucket / ?1 AS b, MIN(min), SUM(sum) / SUM(count), MAX(max) \
+                         FROM rollup_minute WHERE series_id = ?2 AND bucket >= ?3 AND bucket < ?4 \
+                         GROUP BY b ORDER BY b",
+                        60,
+                    )
+                } else {
+                    (
+                        "SELECT bucket / ?1 AS b, MIN(min), SUM(sum) / SUM(count), MAX(max) \
+                         FROM rollup_hour WHERE series_id = ?2 AND bucket >= ?3 AND bucket < ?4 \
+                         GROUP BY b ORDER BY b",
+                        3600,
+                    )
+                };
+                sqlx::query(sql)
+                    .bind(width)
+                    .bind(series_id)
+                    .bind(from - from.rem_euclid(unit))
+                    .bind(to)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        let mut h = History {
+            bucket_secs: width,
+            resolution,
+            ts: Vec::with_capacity(rows.len()),
+            min: Vec::with_capacity(rows.len()),
+            avg: Vec::with_capacity(rows.len()),
+            max: Vec::with_capacity(rows.len()),
+        };
+        let mut prev: Option<i64> = None;
+        for row in rows {
+            let b: i64 = row.get(0);
+            if let Some(p) = prev {
+                for gap in p + 1..b {
+                    h.ts.push(gap * width);
+                    h.min.push(None);
+                    h.avg.push(None);
+                    h.max.push(None);
+                }
+            }
+            prev = Some(b);
+            h.ts.push(b * width);
+            h.min.push(row.get(1));
+            h.avg.push(row.get(2));
+            h.max.push(row.get(3));
+        }
+        Ok(h)
+    }
+
+    /// Every stored retained message, as (topic, serialised message).
+    pub async fn load_retained(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let rows = sqlx::query("SELECT topic, message FROM retained")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Stores or replaces the retained message of a topic.
+    pub async fn put_retained(&self, topic: &str, message: &[u8], now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO retained (topic, message, updated_ms) VALUES (?, ?, ?) \
+             ON CONFLICT (topic) DO UPDATE SET message = excluded.message, \
+             updated_ms = excluded.updated_ms",
+        )
+        .bind(topic)
+        .bind(message)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the retained message of a topic.
+    pub async fn delete_retained(&self, topic: &str) -> Result<()> {
+        sqlx::query("DELETE FROM retained WHERE topic = ?")
+            .bind(topic)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes the pool after checkpointing the WAL into the main file.
+    pub async fn close(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!("WAL checkpoint at close failed: {e}");
+        }
+        self.pool.close().await;
+    }
+}
+
+fn round_up(v: i64, unit: i64) -> i64 {
+    ((v + unit - 1) / unit).max(1) * unit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store_with(series: &str, points: &[(i64, f64)]) -> (Store, i64) {
+        let s = Store::open_in_memory().await.unwrap();
+        let id = s.series_id(series, "").await.unwrap();
+        let rows: Vec<Reading> = points
+            .iter()
+            .map(|&(ts_ms, value)| Reading {
+                series_id: id,
+                ts_ms,
+                value,
+            })
+            .collect();
+        s.insert_readings(&rows).await.unwrap();
+        (s, id)
+    }
+
+    #[tokio::test]
+    async fn series_ids_are_stable() {
+        let s = Store::open_in_memory().await.unwrap();
+        let a = s.series_id("home/a/temperature", "").await.unwrap();
+        let b = s.series_id("home/a/temperature", "humidity").await.unwrap();
+        assert_ne!(a, b);
+        assert_eq!(s.series_id("home/a/temperature", "").await.unwrap(), a);
+        assert_eq!(
+            s.find_series("home/a/temperature", "humidity")
+                .await
+                .unwrap(),
+            Some(b)
+        );
+        assert_eq!(s.find_series("nope", "").await.unwrap(), None);
+        assert_eq!(s.list_series().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn raw_buckets_have_min_avg_max_and_gaps() {
+        // Readings at 0 s, 1 s (bucket 0) and 5 s (bucket 5 with width 1 s... use width 2).
+        let (s, id) = store_with(
+            "t",
+            &[(0, 1.0), (1_000, 3.0), (2_000, 10.0), (8_000, 4.0)],
+        )
+        .await;
+        // 10 s in at most 6 points → width 2 s, raw.
+        let h = s.history(id, 0, 10, 6, None).await.unwrap();
+        assert_eq!(h.resolution, Resolution::Raw);
+        assert_eq!(h.bucket_secs, 2);
+        assert_eq!(h.ts, vec![0, 2, 4, 6, 8]);
+        assert_eq!(h.min, vec![Some(1.0), Some(10.0), None, None, Some(4.0)]);
+        assert_eq!(h.avg, vec![Some(2.0), Some(10.0), None, None, Some(4.0)]);
+        assert_eq!(h.max, vec![Some(3.0), Some(10.0), None, None, Some(4.0)]);
+    }
+
+    #[tokio::test]
+    async fn empty_range_is_empty() {
+        let (s, id) = store_with("t", &[(0, 1.0)]).await;
+        let h = s.history(id, 100, 200, 10, None).await.unwrap();
+        assert!(h.ts.is_empty() && h.min.is_empty() && h.avg.is_empty() && h.max.is_empty());
+        let h = s.history(id, 10_000_000, 100_000_000, 10, None).await.unwrap();
+        assert!(h.ts.is_empty());
+    }
+
+    #[tokio::test]
+    async fn bad_ranges_are_refused() {
+        let (s, id) = store_with("t", &[(0, 1.0)]).await;
+        assert!(matches!(
+            s.history(id, 10, 10, 10, None).await,
+            Err(StoreError::BadRange(_))
+        ));
+        assert!(matches!(
+            s.history(id, 10, 5, 10, None).await,
+            Err(StoreError::BadRange(_))
+        ));
+        assert!(matches!(
+            s.history(id, 0, 10, 1, None).await,
+            Err(StoreError::BadRange(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn rollups_answer_long_ranges_like_raw_would() {
+        // Two days of one reading a minute, value = minute index.
+        let pts: Vec<(i64, f64)> = (0..2 * 1440).map(|m| (m * 60_000, m as f64)).collect();
+        let (s, id) = store_with("t", &pts).await;
+        // Two days in 48 points → width 1 h (rounded up), from the hour rollup.
+        let h = s.history(id, 0, 2 * 86_400, 49, None).await.unwrap();
+        assert_eq!(h.resolution, Resolution::Hour);
+        assert_eq!(h.bucket_secs, 3600);
+        assert_eq!(h.ts.len(), 48);
+        assert_eq!(h.min[1], Some(60.0));
+        assert_eq!(h.max[1], Some(119.0));
+        assert_eq!(h.avg[1], Some(89.5));
+        // Six hours in 100 points → width 4 min from the minute rollup.
+        let h = s.history(id, 0, 6 * 3600, 100, None).await.unwrap();
+        assert_eq!(h.resolution, Resolution::Minute);
+        assert_eq!(h.bucket_secs, 240);
+        assert_eq!(h.ts.len(), 90);
+        assert_eq!(h.min[0], Some(0.0));
+        assert_eq!(h.max[0], Some(3.0));
+        assert!(h.ts.len() <= 100);
+    }
+
+    #[tokio::test]
+    async fn rollups_merge_across_batches() {
+        let (s, id) = store_with("t", &[(0, 5.0), (10_000, 7.0)]).await;
+        s.insert_readings(&[Reading {
+            series_id: id,
+            ts_ms: 20_000,
+            value: 1.0,
+        }])
+        .await
+        .unwrap();
+        let h = s.history(id, 0, 3600, 2, None).await.unwrap();
+        assert_eq!(h.resolution, Resolution::Hour);
+        assert_eq!(h.min, vec![Some(1.0)]);
+        assert_eq!(h.max, vec![Some(7.0)]);
+        assert_eq!(h.avg, vec![Some(13.0 / 3.0)]);
+    }
+
+    #[tokio::test]
+    async fn purge_keeps_rollups() {
+        let (s, id) = store_with("t", &[(0, 5.0), (120_000, 7.0)]).await;
+        assert_eq!(s.purge_readings_before(60_000).await.unwrap(), 1);
+        assert_eq!(s.count_readings(id).await.unwrap(), 1);
+        // Raw readings before the cutoff are gone, so a fine-grained request falls back to
+        // minute rollups that still cover them.
+        let h = s.history(id, 0, 180, 60, Some(120_000)).await.unwrap();
+        assert_eq!(h.resolution, Resolution::Minute);
+        assert_eq!(h.ts, vec![0, 60, 120]);
+        assert_eq!(h.avg, vec![Some(5.0), None, Some(7.0)]);
+    }
+
+    #[tokio::test]
+    async fn retained_round_trip() {
+        let s = Store::open_in_memory().await.unwrap();
+        s.put_retained("a/b", b"one", 1).await.unwrap();
+        s.put_retained("a/b", b"two", 2).await.unwrap();
+        s.put_retained("c", b"three", 3).await.unwrap();
+        s.delete_retained("c").await.unwrap();
+        assert_eq!(
+            s.load_retained().await.unwrap(),
+            vec![("a/b".to_string(), b"two".to_vec())]
+        );
+    }
+}
