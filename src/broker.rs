@@ -1,9 +1,12 @@
 //! The embedded MQTT broker: rmqtt, in-process, with its retained messages in the hub's
 //! SQLite store.
 //!
-//! rmqtt keeps its state in a `ServerContext` value (no process-global broker), but its
-//! plugin manager and metrics use process-wide registries; see ARCHITECTURE.md for why tests
-//! run one hub per `hearthd` process.
+//! rmqtt keeps the broker's state in a `ServerContext` value, not in a process-wide
+//! singleton, but it spawns each connection as its own task on the ambient tokio runtime, and
+//! those tasks outlive the server task: stopping an in-process broker stops accepting, while
+//! live connections last until the runtime ends. It also caches its "node busy" check in
+//! process-wide statics. So a process hosts one hub; integration tests spawn `hearthd` per
+//! test (see ARCHITECTURE.md).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU16;
