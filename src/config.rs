@@ -68,6 +68,8 @@ pub struct Config {
     pub limits: BrokerLimits,
     /// How often `$SYS` statistics are published.
     pub sys_interval: Duration,
+    /// Longest a reading waits before it is committed (what a power cut can lose).
+    pub flush_interval: Duration,
 }
 
 pub const DEFAULT_MQTT_LISTEN: &str = "127.0.0.1:1883";
@@ -225,6 +227,7 @@ impl Config {
             retention_days,
             limits,
             sys_interval: Duration::from_secs(sys_interval),
+            flush_interval: Duration::from_secs(1),
         })
     }
 

@@ -101,7 +101,13 @@ impl Hub {
             };
 
         let registry = Registry::new(RegistryLimits::default());
-        let (recorder, recorder_task) = Recorder::start(store.clone(), RecorderOptions::default());
+        let (recorder, recorder_task) = Recorder::start(
+            store.clone(),
+            RecorderOptions {
+                flush_interval: cfg.flush_interval,
+                ..RecorderOptions::default()
+            },
+        );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (connected_tx, connected) = watch::channel(false);
         let ingest_task = tokio::spawn(ingest::run(

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
+use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, RetainForwardRule};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 use tokio::sync::watch;
 
@@ -46,24 +46,7 @@ pub async fn run(
         };
         match event {
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                let Ok(topic) = std::str::from_utf8(&p.topic) else {
-                    continue;
-                };
-                let now = crate::now_ms();
-                let fields = payload::numeric_fields(&p.payload);
-                registry.observe(topic, &p.payload, p.qos as u8, p.retain, now, &fields);
-                // A delivered message with the retain flag is a replay from the broker's
-                // store (retain-as-published is off): it was recorded when first published.
-                if !fields.is_empty()
-                    && !p.retain
-                    && !recorder
-                        .record(Sample {
-                            topic: topic.to_string(),
-                            ts_ms: now,
-                            fields,
-                        })
-                        .await
-                {
+                if !handle(&registry, &recorder, &p).await {
                     break;
                 }
             }
@@ -105,5 +88,44 @@ pub async fn run(
             }
         }
     }
-    let _ = client.try_disconnect();
+    // Drain: what the broker already sent is recorded before the hub lets go.
+    if client.try_disconnect().is_ok() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        if !handle(&registry, &recorder, &p).await {
+                            return;
+                        }
+                    }
+                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// Feeds one message to the registry and, when numeric, to the recorder. False once the
+/// recorder has stopped.
+async fn handle(registry: &Registry, recorder: &Recorder, p: &Publish) -> bool {
+    let Ok(topic) = std::str::from_utf8(&p.topic) else {
+        return true;
+    };
+    let now = crate::now_ms();
+    let fields = payload::numeric_fields(&p.payload);
+    registry.observe(topic, &p.payload, p.qos as u8, p.retain, now, &fields);
+    // A delivered message with the retain flag is a replay from the broker's store
+    // (retain-as-published is off): it was recorded when first published.
+    if fields.is_empty() || p.retain {
+        return true;
+    }
+    recorder
+        .record(Sample {
+            topic: topic.to_string(),
+            ts_ms: now,
+            fields,
+        })
+        .await
 }

@@ -254,6 +254,23 @@ pub fn mosquitto_pub(port: u16, args: &[&str]) {
     assert!(st.success(), "mosquitto_pub {args:?} failed: {st}");
 }
 
+/// Publishes each line as one QoS 1 message through `mosquitto_pub -l`.
+pub fn mosquitto_pub_lines(port: u16, topic: &str, lines: &[String]) {
+    use std::io::Write;
+    let mut child = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", topic, "-l"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_pub is installed");
+    let mut stdin = child.stdin.take().unwrap();
+    for l in lines {
+        writeln!(stdin, "{l}").unwrap();
+    }
+    drop(stdin);
+    let st = child.wait().unwrap();
+    assert!(st.success(), "mosquitto_pub -l failed: {st}");
+}
+
 /// Runs `mosquitto_sub` with `-W secs` and returns its stdout lines.
 pub fn mosquitto_sub(port: u16, secs: u32, args: &[&str]) -> Vec<String> {
     let out = Command::new("mosquitto_sub")
