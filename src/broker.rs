@@ -107,7 +107,7 @@ impl Broker {
         };
         let internal = listener(&internal_limits, "internal", ([127, 0, 0, 1], 0).into())?
             .tcp()
-            .map_err(|e| BrokerError::Start(e))?;
+            .map_err(BrokerError::Start)?;
         let internal_addr = internal.local_addr().map_err(BrokerError::Start)?;
         server = server.listener_by_id(internal, 3);
         let server = server.build();
@@ -256,4 +256,3 @@ impl RetainStorage for SqliteRetainStorage {
         StatsMergeMode::Max
     }
 }
-

@@ -254,8 +254,7 @@ impl Config {
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
-    toml::from_str(&text)
-        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+    toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
 }
 
 fn parse_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
@@ -277,7 +276,10 @@ pub fn parse_broker_url(s: &str) -> Result<BrokerMode, ConfigError> {
         .host_str()
         .filter(|h| !h.is_empty())
         .ok_or_else(|| bad("has no host"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = url.port().unwrap_or(1883);
     if port == 0 {
         return Err(bad("has port 0"));
@@ -334,7 +336,12 @@ mod tests {
             (&["--log", "loud[["], "log level"),
             (&["--retention-days", "0"], "retention-days"),
             (
-                &["--mqtt-listen", "127.0.0.1:5000", "--ws-listen", "127.0.0.1:5000"],
+                &[
+                    "--mqtt-listen",
+                    "127.0.0.1:5000",
+                    "--ws-listen",
+                    "127.0.0.1:5000",
+                ],
                 "different ports",
             ),
         ] {

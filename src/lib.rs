@@ -39,9 +39,9 @@ pub async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
 /// Logs to stderr. A bare level (`info`) keeps the embedded broker's chatty per-connection
 /// messages at `warn`; a full filter (`hearth=debug,rmqtt=info`) is taken as written.
 pub fn init_logging(level: &str) {
-    let filter = if level.contains('=') || level.contains(',') {
-        level.to_string()
-    } else if matches!(level, "debug" | "trace") {
+    let as_written =
+        level.contains('=') || level.contains(',') || matches!(level, "debug" | "trace");
+    let filter = if as_written {
         level.to_string()
     } else {
         format!("{level},rmqtt=warn,rmqtt_net=warn,rmqtt_sys_topic=warn,sqlx=warn")

@@ -106,7 +106,10 @@ struct Writer {
 impl Writer {
     async fn add(&mut self, s: Sample) {
         for (field, value) in s.fields {
-            let known = self.series.get(s.topic.as_str()).and_then(|f| f.get(&field));
+            let known = self
+                .series
+                .get(s.topic.as_str())
+                .and_then(|f| f.get(&field));
             let id = match known {
                 Some(id) => *id,
                 None => match self.store.series_id(&s.topic, &field).await {
@@ -179,7 +182,8 @@ async fn run(
                 Ok(m) => m,
                 Err(_) => {
                     w.flush().await;
-                    deadline = (!w.pending.is_empty()).then(|| Instant::now() + opts.flush_interval);
+                    deadline =
+                        (!w.pending.is_empty()).then(|| Instant::now() + opts.flush_interval);
                     continue;
                 }
             },

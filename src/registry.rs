@@ -257,7 +257,11 @@ fn infer_kind(thing: &str, has_temperature: bool, has_set: bool) -> DeviceKind {
 /// The temperature in a message: the plain number on a `…/temperature` or `…/temp` topic,
 /// or a temperature-named JSON field.
 fn temperature_of(topic: &str, fields: &[(String, f64)]) -> Option<f64> {
-    let last = topic.rsplit('/').next().unwrap_or(topic).to_ascii_lowercase();
+    let last = topic
+        .rsplit('/')
+        .next()
+        .unwrap_or(topic)
+        .to_ascii_lowercase();
     let named = last == "temperature" || last == "temp";
     fields.iter().find_map(|(f, v)| {
         ((f.is_empty() && named) || payload::is_temperature_field(f)).then_some(*v)

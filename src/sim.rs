@@ -111,7 +111,7 @@ async fn run_room(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let room = room_name(index);
-    let same_topic = index % 2 == 0;
+    let same_topic = index.is_multiple_of(2);
     let status_topic = format!("home/{room}/light");
     let command_topic = if same_topic {
         status_topic.clone()
@@ -222,7 +222,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => v * 3600.0,
         _ => return Err(format!("'{s}': unknown unit '{unit}' (use ms, s, m or h)")),
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !(0.0..=1e9).contains(&secs) {
         return Err(format!("'{s}' is out of range"));
     }
     Ok(Duration::from_secs_f64(secs))

@@ -208,7 +208,9 @@ impl Store {
             let mut qb: QueryBuilder<Sqlite> =
                 QueryBuilder::new("INSERT INTO readings (series_id, ts, value) ");
             qb.push_values(chunk, |mut b, r| {
-                b.push_bind(r.series_id).push_bind(r.ts_ms).push_bind(r.value);
+                b.push_bind(r.series_id)
+                    .push_bind(r.ts_ms)
+                    .push_bind(r.value);
             });
             qb.build().execute(&mut *tx).await?;
         }
@@ -463,11 +465,7 @@ mod tests {
     #[tokio::test]
     async fn raw_buckets_have_min_avg_max_and_gaps() {
         // Readings at 0 s, 1 s (bucket 0) and 5 s (bucket 5 with width 1 s... use width 2).
-        let (s, id) = store_with(
-            "t",
-            &[(0, 1.0), (1_000, 3.0), (2_000, 10.0), (8_000, 4.0)],
-        )
-        .await;
+        let (s, id) = store_with("t", &[(0, 1.0), (1_000, 3.0), (2_000, 10.0), (8_000, 4.0)]).await;
         // 10 s in at most 6 points → width 2 s, raw.
         let h = s.history(id, 0, 10, 6, None).await.unwrap();
         assert_eq!(h.resolution, Resolution::Raw);
@@ -483,7 +481,10 @@ mod tests {
         let (s, id) = store_with("t", &[(0, 1.0)]).await;
         let h = s.history(id, 100, 200, 10, None).await.unwrap();
         assert!(h.ts.is_empty() && h.min.is_empty() && h.avg.is_empty() && h.max.is_empty());
-        let h = s.history(id, 10_000_000, 100_000_000, 10, None).await.unwrap();
+        let h = s
+            .history(id, 10_000_000, 100_000_000, 10, None)
+            .await
+            .unwrap();
         assert!(h.ts.is_empty());
     }
 

@@ -20,7 +20,11 @@ async fn delivered_qos_is_the_minimum_of_publish_and_subscription() {
                 for pub_qos in 0..=2u8 {
                     let id = format!("minqos-sub-{v5}-{sub_qos}-{pub_qos}");
                     let topic = format!("t/minqos/{v5}/{sub_qos}/{pub_qos}");
-                    let c = if v5 { Connect::v5(&id) } else { Connect::v311(&id) };
+                    let c = if v5 {
+                        Connect::v5(&id)
+                    } else {
+                        Connect::v311(&id)
+                    };
                     let (mut sub, _) = Raw::handshake(hub.mqtt, &c).await;
                     sub.send(&raw::subscribe(v5, 1, &topic, sub_qos)).await;
                     let ack = sub.recv_kind(raw::SUBACK).await;
@@ -105,7 +109,11 @@ async fn keepalive_zero_is_accepted() {
     within(30, "keepalive 0", async {
         for v5 in [false, true] {
             let id = format!("ka0-{v5}");
-            let mut c = if v5 { Connect::v5(&id) } else { Connect::v311(&id) };
+            let mut c = if v5 {
+                Connect::v5(&id)
+            } else {
+                Connect::v311(&id)
+            };
             c.keepalive = 0;
             let (mut r, _) = Raw::handshake(hub.mqtt, &c).await;
             assert!(r.recv_within(Duration::from_secs(2)).await.is_err());
@@ -121,14 +129,27 @@ async fn keepalive_zero_is_accepted() {
 #[tokio::test]
 async fn retained_messages_survive_a_restart() {
     let hub = HubProcess::start(&[]);
-    mosquitto_pub(hub.port(), &["-t", "home/hall/light", "-m", "ON", "-r", "-q", "1"]);
-    mosquitto_pub(hub.port(), &["-t", "home/ghost/light", "-m", "ON", "-r", "-q", "1"]);
-    mosquitto_pub(hub.port(), &["-t", "home/ghost/light", "-r", "-n", "-q", "1"]);
+    mosquitto_pub(
+        hub.port(),
+        &["-t", "home/hall/light", "-m", "ON", "-r", "-q", "1"],
+    );
+    mosquitto_pub(
+        hub.port(),
+        &["-t", "home/ghost/light", "-m", "ON", "-r", "-q", "1"],
+    );
+    mosquitto_pub(
+        hub.port(),
+        &["-t", "home/ghost/light", "-r", "-n", "-q", "1"],
+    );
     let hub = hub.restart();
     let lines = mosquitto_sub(hub.port(), 3, &["-t", "home/#", "-v"]);
     assert_eq!(lines, vec!["home/hall/light ON".to_string()]);
     // And the same through MQTT 5.
-    let lines = mosquitto_sub(hub.port(), 3, &["-V", "5", "-t", "home/+/light", "-v", "-C", "1"]);
+    let lines = mosquitto_sub(
+        hub.port(),
+        3,
+        &["-V", "5", "-t", "home/+/light", "-v", "-C", "1"],
+    );
     assert_eq!(lines, vec!["home/hall/light ON".to_string()]);
 }
 
@@ -139,12 +160,17 @@ async fn last_will_is_sent_on_unclean_disconnect() {
     let hub = HubProcess::start(&[]);
     within(30, "will", async {
         let (mut sub, _) = Raw::handshake(hub.mqtt, &Connect::v311("will-watch")).await;
-        sub.send(&raw::subscribe(false, 1, "home/+/status", 1)).await;
+        sub.send(&raw::subscribe(false, 1, "home/+/status", 1))
+            .await;
         sub.recv_kind(raw::SUBACK).await;
 
         for v5 in [false, true] {
             let clean_id = format!("will-clean-{v5}");
-            let mut c = if v5 { Connect::v5(&clean_id) } else { Connect::v311(&clean_id) };
+            let mut c = if v5 {
+                Connect::v5(&clean_id)
+            } else {
+                Connect::v311(&clean_id)
+            };
             c.will = Some(("home/porch/status", b"offline", 1, false));
             let (mut clean, _) = Raw::handshake(hub.mqtt, &c).await;
             clean.send(&raw::disconnect()).await;
@@ -161,7 +187,10 @@ async fn last_will_is_sent_on_unclean_disconnect() {
             }
         }
         if let Ok(extra) = sub.recv_within(Duration::from_millis(500)).await {
-            panic!("unexpected extra message {:?}", extra.map(|p| p.publish(false)));
+            panic!(
+                "unexpected extra message {:?}",
+                extra.map(|p| p.publish(false))
+            );
         }
     })
     .await;
@@ -182,8 +211,16 @@ async fn persistent_sessions_and_session_expiry() {
         s.send(&raw::disconnect()).await;
         drop(s);
         let (mut p, _) = Raw::handshake(hub.mqtt, &Connect::v311("persist-pub")).await;
-        p.send(&raw::publish(false, "t/persist/311", b"queued", 1, 1, false, false))
-            .await;
+        p.send(&raw::publish(
+            false,
+            "t/persist/311",
+            b"queued",
+            1,
+            1,
+            false,
+            false,
+        ))
+        .await;
         p.recv_kind(raw::PUBACK).await;
         let (mut s, present) = Raw::retry_handshake(hub.mqtt, &c).await;
         assert!(present, "3.1.1 session was not kept");
@@ -199,8 +236,16 @@ async fn persistent_sessions_and_session_expiry() {
         s.recv_kind(raw::SUBACK).await;
         s.send(&raw::disconnect()).await;
         drop(s);
-        p.send(&raw::publish(false, "t/persist/5", b"kept", 1, 2, false, false))
-            .await;
+        p.send(&raw::publish(
+            false,
+            "t/persist/5",
+            b"kept",
+            1,
+            2,
+            false,
+            false,
+        ))
+        .await;
         p.recv_kind(raw::PUBACK).await;
         let (mut s, present) = Raw::retry_handshake(hub.mqtt, &c).await;
         assert!(present, "v5 session ended before its expiry");
@@ -252,7 +297,11 @@ async fn websocket_listener_speaks_both_versions() {
                 .insert("Sec-WebSocket-Protocol", "mqtt".parse().unwrap());
             let (mut conn, _) = tokio_tungstenite::connect_async(req).await.unwrap();
             let id = format!("ws-{v5}");
-            let c = if v5 { Connect::v5(&id) } else { Connect::v311(&id) };
+            let c = if v5 {
+                Connect::v5(&id)
+            } else {
+                Connect::v311(&id)
+            };
             conn.send(Message::binary(c.encode())).await.unwrap();
             let Some(Ok(Message::Binary(b))) = conn.next().await else {
                 panic!("no CONNACK over WebSocket");
@@ -285,8 +334,14 @@ async fn both_versions_share_one_port() {
         let (mut s5, _) = Raw::handshake(hub.mqtt, &Connect::v5("mixed-5")).await;
         s5.send(&raw::subscribe(true, 1, "t/mixed", 1)).await;
         s5.recv_kind(raw::SUBACK).await;
-        mosquitto_pub(hub.port(), &["-V", "311", "-t", "t/mixed", "-m", "from-311"]);
-        assert_eq!(s5.recv_kind(raw::PUBLISH).await.publish(true).2, b"from-311");
+        mosquitto_pub(
+            hub.port(),
+            &["-V", "311", "-t", "t/mixed", "-m", "from-311"],
+        );
+        assert_eq!(
+            s5.recv_kind(raw::PUBLISH).await.publish(true).2,
+            b"from-311"
+        );
     })
     .await;
 }

@@ -52,10 +52,14 @@ impl GoodClient {
     /// Fails unless at least 10 more round trips complete within 15 s.
     async fn assert_working(&self, after: &str) {
         let start = self.round_trips.load(Ordering::Relaxed);
-        eventually(15, &format!("good client still served after {after}"), || {
-            let now = self.round_trips.load(Ordering::Relaxed);
-            async move { (now >= start + 10).then_some(()) }
-        })
+        eventually(
+            15,
+            &format!("good client still served after {after}"),
+            || {
+                let now = self.round_trips.load(Ordering::Relaxed);
+                async move { (now >= start + 10).then_some(()) }
+            },
+        )
         .await;
     }
 }
@@ -122,7 +126,11 @@ async fn connection_storm_beyond_the_limit() {
         for i in 0..60 {
             let id = format!("storm-{i}");
             let v5 = i % 2 == 1;
-            let c = if v5 { Connect::v5(&id) } else { Connect::v311(&id) };
+            let c = if v5 {
+                Connect::v5(&id)
+            } else {
+                Connect::v311(&id)
+            };
             let mut r = Raw::connect(hub.mqtt).await;
             r.send(&c.encode()).await;
             match r.recv().await {
@@ -137,11 +145,21 @@ async fn connection_storm_beyond_the_limit() {
                 None => refused.push((v5, 255)),
             }
         }
-        assert!(!refused.is_empty(), "no connection was refused past the limit");
-        assert!(held.len() <= 30, "{} sessions accepted past a limit of 30", held.len());
+        assert!(
+            !refused.is_empty(),
+            "no connection was refused past the limit"
+        );
+        assert!(
+            held.len() <= 30,
+            "{} sessions accepted past a limit of 30",
+            held.len()
+        );
         for (v5, code) in &refused {
             if *v5 {
-                assert!([0x97, 0x88, 0x89].contains(code), "v5 refusal code {code:#x}");
+                assert!(
+                    [0x97, 0x88, 0x89].contains(code),
+                    "v5 refusal code {code:#x}"
+                );
             } else {
                 assert_eq!(*code, 3, "3.1.1 refusal code");
             }
@@ -172,10 +190,16 @@ async fn oversized_payload_disconnects_the_sender() {
         watcher.recv_kind(raw::SUBACK).await;
         for v5 in [false, true] {
             let id = format!("big-{v5}");
-            let c = if v5 { Connect::v5(&id) } else { Connect::v311(&id) };
+            let c = if v5 {
+                Connect::v5(&id)
+            } else {
+                Connect::v311(&id)
+            };
             let (mut r, _) = Raw::handshake(hub.mqtt, &c).await;
             let big = vec![b'x'; 8192];
-            let _ = r.try_send(&raw::publish(v5, "t/big", &big, 1, 1, false, false)).await;
+            let _ = r
+                .try_send(&raw::publish(v5, "t/big", &big, 1, 1, false, false))
+                .await;
             match r.recv().await {
                 None => {}
                 Some(p) if p.kind() == raw::DISCONNECT => {
@@ -186,7 +210,10 @@ async fn oversized_payload_disconnects_the_sender() {
             }
         }
         assert!(
-            watcher.recv_within(Duration::from_millis(500)).await.is_err(),
+            watcher
+                .recv_within(Duration::from_millis(500))
+                .await
+                .is_err(),
             "the oversized payload was delivered"
         );
     })
@@ -212,12 +239,21 @@ async fn malformed_packets_are_refused() {
             c
         };
         let cases: Vec<(&str, Vec<u8>)> = vec![
-            ("http request", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+            (
+                "http request",
+                b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            ),
             ("random bytes", vec![0xff; 64]),
-            ("bad remaining length", vec![0x10, 0xff, 0xff, 0xff, 0xff, 0x7f]),
+            (
+                "bad remaining length",
+                vec![0x10, 0xff, 0xff, 0xff, 0xff, 0x7f],
+            ),
             ("bad protocol name", bad_protocol),
             ("bad protocol level", bad_level),
-            ("publish before connect", raw::publish(false, "t", b"x", 0, 0, false, false)),
+            (
+                "publish before connect",
+                raw::publish(false, "t", b"x", 0, 0, false, false),
+            ),
         ];
         for (what, bytes) in cases {
             let mut r = Raw::connect(hub.mqtt).await;
@@ -234,7 +270,10 @@ async fn malformed_packets_are_refused() {
         // After a valid CONNECT: a reserved packet type and a PUBLISH with QoS 3.
         for (what, bytes) in [
             ("reserved packet type", vec![0x00, 0x00]),
-            ("qos 3 publish", vec![0x36, 0x05, 0x00, 0x01, b't', 0x00, 0x01]),
+            (
+                "qos 3 publish",
+                vec![0x36, 0x05, 0x00, 0x01, b't', 0x00, 0x01],
+            ),
         ] {
             let (mut r, _) = Raw::handshake(hub.mqtt, &Connect::v311("malformed")).await;
             r.send(&bytes).await;

@@ -13,8 +13,13 @@ use hearth::registry::DeviceKind;
 use hearth::store::{Reading, Resolution, Store};
 
 async fn start_hub(cfg: Config) -> Hub {
-    let hub = within(30, "hub start", Hub::start(cfg)).await.expect("hub starts");
-    assert!(hub.wait_connected(Duration::from_secs(20)).await, "hub client never subscribed");
+    let hub = within(30, "hub start", Hub::start(cfg))
+        .await
+        .expect("hub starts");
+    assert!(
+        hub.wait_connected(Duration::from_secs(20)).await,
+        "hub client never subscribed"
+    );
     hub
 }
 
@@ -28,11 +33,17 @@ async fn devices_are_grouped_by_room() {
     for (t, m) in [
         ("home/livingroom/temperature", "21.5"),
         ("home/livingroom/light", "ON"),
-        ("home/kitchen/climate", r#"{"temperature":19.5,"humidity":40}"#),
+        (
+            "home/kitchen/climate",
+            r#"{"temperature":19.5,"humidity":40}"#,
+        ),
         ("home/kitchen/spot/set", "ON"),
         ("home/kitchen/spot", "ON"),
         ("home/hall/door", "open"),
-        ("tele/tasmota_1/SENSOR", r#"{"DS18B20":{"Temperature":20.6}}"#),
+        (
+            "tele/tasmota_1/SENSOR",
+            r#"{"DS18B20":{"Temperature":20.6}}"#,
+        ),
     ] {
         mosquitto_pub(port, &["-t", t, "-m", m, "-q", "1"]);
     }
@@ -72,9 +83,18 @@ async fn devices_are_grouped_by_room() {
     );
     let kitchen = &rooms[1].devices;
     assert_eq!(kitchen[0].temperature, Some(19.5));
-    assert_eq!(kitchen[1].command_topic.as_deref(), Some("home/kitchen/spot/set"));
-    assert_eq!(rooms[2].devices[0].command_topic.as_deref(), Some("home/livingroom/light"));
-    let raw = hub.registry.topic("tele/tasmota_1/SENSOR").expect("raw topic kept");
+    assert_eq!(
+        kitchen[1].command_topic.as_deref(),
+        Some("home/kitchen/spot/set")
+    );
+    assert_eq!(
+        rooms[2].devices[0].command_topic.as_deref(),
+        Some("home/livingroom/light")
+    );
+    let raw = hub
+        .registry
+        .topic("tele/tasmota_1/SENSOR")
+        .expect("raw topic kept");
     assert_eq!(raw.messages, 1);
     assert_eq!(raw.qos, 1);
     hub.shutdown().await;
@@ -95,7 +115,10 @@ async fn external_broker_mode_records_from_mosquitto() {
     assert!(hub.listeners().is_empty(), "an embedded broker started");
     assert_eq!(hub.broker_connections(), None);
     for v in ["20.5", "21.0", "21.5"] {
-        mosquitto_pub(mosq.port, &["-t", "home/attic/temperature", "-m", v, "-q", "1"]);
+        mosquitto_pub(
+            mosq.port,
+            &["-t", "home/attic/temperature", "-m", v, "-q", "1"],
+        );
     }
     eventually(10, "three readings seen", || {
         let r = hub.registry.clone();
@@ -120,8 +143,14 @@ async fn external_broker_mode_records_from_mosquitto() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(h.min.iter().flatten().cloned().fold(f64::MAX, f64::min), 20.5);
-    assert_eq!(h.max.iter().flatten().cloned().fold(f64::MIN, f64::max), 21.5);
+    assert_eq!(
+        h.min.iter().flatten().cloned().fold(f64::MAX, f64::min),
+        20.5
+    );
+    assert_eq!(
+        h.max.iter().flatten().cloned().fold(f64::MIN, f64::max),
+        21.5
+    );
     hub.shutdown().await;
 }
 
@@ -198,7 +227,10 @@ async fn history_buckets_over_fixture_data() {
     assert_eq!(store.count_readings(lr).await.unwrap(), 504);
 
     // Two days in 48 points: hourly buckets from the hour rollup, the gap as nulls.
-    let h = store.history(lr, DAY0, DAY0 + 2 * 86_400, 49, None).await.unwrap();
+    let h = store
+        .history(lr, DAY0, DAY0 + 2 * 86_400, 49, None)
+        .await
+        .unwrap();
     assert_eq!(h.resolution, Resolution::Hour);
     assert_eq!(h.ts.len(), 48);
     assert_eq!(h.ts[0], DAY0);
@@ -214,7 +246,10 @@ async fn history_buckets_over_fixture_data() {
 
     // One hour in at most 100 points: 37-second buckets from raw rows, 12 of them holding
     // a reading, nulls between.
-    let h = store.history(lr, DAY0, DAY0 + 3600, 100, None).await.unwrap();
+    let h = store
+        .history(lr, DAY0, DAY0 + 3600, 100, None)
+        .await
+        .unwrap();
     assert_eq!(h.resolution, Resolution::Raw);
     let points: Vec<f64> = h.avg.iter().flatten().cloned().collect();
     assert_eq!(points.len(), 12);
@@ -246,7 +281,10 @@ async fn history_buckets_over_fixture_data() {
         .await
         .unwrap()
         .unwrap();
-    let h = store.history(hum, DAY0, DAY0 + 3600, 2, None).await.unwrap();
+    let h = store
+        .history(hum, DAY0, DAY0 + 3600, 2, None)
+        .await
+        .unwrap();
     assert_eq!(h.min, vec![Some(40.0)]);
     assert_eq!(h.max, vec![Some(44.0)]);
     assert_eq!(h.avg, vec![Some(42.0)]);

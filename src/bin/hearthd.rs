@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use hearth::config::{Args, Config};
@@ -35,6 +36,11 @@ async fn run(cfg: Config) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Ready means recording: with the embedded broker, wait for the hub's own subscription
+    // so nothing published after the listener lines appear can go unrecorded.
+    if !hub.listeners().is_empty() && !hub.wait_connected(Duration::from_secs(10)).await {
+        tracing::warn!("the hub's client has not subscribed yet; recording starts when it does");
+    }
     {
         let mut out = std::io::stdout().lock();
         for l in hub.listeners() {

@@ -258,7 +258,17 @@ pub fn mosquitto_pub(port: u16, args: &[&str]) {
 pub fn mosquitto_pub_lines(port: u16, topic: &str, lines: &[String]) {
     use std::io::Write;
     let mut child = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", topic, "-l"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-l",
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .expect("mosquitto_pub is installed");
@@ -274,7 +284,14 @@ pub fn mosquitto_pub_lines(port: u16, topic: &str, lines: &[String]) {
 /// Runs `mosquitto_sub` with `-W secs` and returns its stdout lines.
 pub fn mosquitto_sub(port: u16, secs: u32, args: &[&str]) -> Vec<String> {
     let out = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-W", &secs.to_string()])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-W",
+            &secs.to_string(),
+        ])
         .args(args)
         .output()
         .expect("mosquitto_sub is installed");
@@ -288,9 +305,10 @@ pub fn mosquitto_sub(port: u16, secs: u32, args: &[&str]) -> Vec<String> {
 /// hub's writer).
 pub async fn open_db(path: &Path) -> sqlx::SqlitePool {
     use std::str::FromStr;
-    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-        .unwrap()
-        .busy_timeout(Duration::from_secs(10));
+    let opts =
+        sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .busy_timeout(Duration::from_secs(10));
     sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(opts)

@@ -1,0 +1,394 @@
+//! `hearthd` and `hearth-sim` as a user runs them: readings reach SQLite, signals stop the
+//! hub cleanly, a killed hub leaves an intact database, bad flags and files exit with 2, the
+//! simulator's lights obey both conventions, and `--demo` fills a new hub at once.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::raw::{self, Connect, Raw};
+use common::{HubProcess, count_rows, eventually, mosquitto_pub, mosquitto_sub, open_db, within};
+
+/// Plain numbers and each numeric JSON field become rows; other payloads do not.
+#[tokio::test]
+async fn readings_reach_sqlite() {
+    let hub = HubProcess::start(&[]);
+    let p = hub.port();
+    mosquitto_pub(p, &["-t", "home/livingroom/temperature", "-m", "21.5"]);
+    mosquitto_pub(
+        p,
+        &[
+            "-t",
+            "home/kitchen/climate",
+            "-m",
+            r#"{"temperature":19.5,"humidity":40}"#,
+        ],
+    );
+    mosquitto_pub(p, &["-t", "home/livingroom/light", "-m", "ON"]);
+    mosquitto_pub(p, &["-t", "home/bad/temperature", "-m", "NaN"]);
+    mosquitto_pub(p, &["-t", "home/bin/data", "-m", "\u{1}\u{2}"]);
+    let db = open_db(&hub.db_path()).await;
+    eventually(10, "three rows committed", || {
+        let db = db.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM readings")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            (n >= 3).then_some(())
+        }
+    })
+    .await;
+    let rows: Vec<(String, String, f64)> = sqlx::query_as(
+        "SELECT s.topic, s.field, r.value FROM readings r JOIN series s ON s.id = r.series_id \
+         ORDER BY s.topic, s.field",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("home/kitchen/climate".into(), "humidity".into(), 40.0),
+            ("home/kitchen/climate".into(), "temperature".into(), 19.5),
+            ("home/livingroom/temperature".into(), "".into(), 21.5),
+        ]
+    );
+    let minute_rollups: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rollup_minute")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(minute_rollups, 3);
+}
+
+/// SIGINT and SIGTERM stop the hub with exit code 0 after committing, and the database
+/// passes SQLite's integrity check.
+#[tokio::test]
+async fn signals_stop_the_hub_cleanly() {
+    for sig in ["INT", "TERM"] {
+        let mut hub = HubProcess::start(&[]);
+        mosquitto_pub(
+            hub.port(),
+            &["-t", "home/a/temperature", "-m", "1", "-q", "1"],
+        );
+        let db = open_db(&hub.db_path()).await;
+        eventually(10, "row committed", || {
+            let db = db.clone();
+            async move { (count_rows(&db, "home/a/temperature", "").await == 1).then_some(()) }
+        })
+        .await;
+        db.close().await;
+        let st = hub.stop_with(sig);
+        assert!(st.success(), "SIG{sig}: exit {st}");
+        let lines: Vec<String> = hub.stdout.try_iter().collect();
+        assert!(lines.iter().any(|l| l == "hearthd stopped"), "{lines:?}");
+        let db = open_db(&hub.db_path()).await;
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+}
+
+/// A hub killed mid-write (power cut) leaves a database SQLite calls intact, keeping what was
+/// committed, and starts again on it.
+#[tokio::test]
+async fn killed_hub_leaves_an_intact_database() {
+    let mut hub = HubProcess::start(&[]);
+    let url = format!("mqtt://127.0.0.1:{}", hub.port());
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_hearth-sim"))
+        .args([
+            "--broker",
+            &url,
+            "--rooms",
+            "20",
+            "--interval",
+            "20ms",
+            "--duration",
+            "60s",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let db = open_db(&hub.db_path()).await;
+    let before = eventually(20, "thousands of rows committed", || {
+        let db = db.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM readings")
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            (n > 2000).then_some(n)
+        }
+    })
+    .await;
+    db.close().await;
+    hub.stop_with("KILL");
+    let _ = sim.kill();
+    let _ = sim.wait();
+    let db = open_db(&hub.db_path()).await;
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM readings")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(after >= before, "committed rows lost: {before} → {after}");
+    db.close().await;
+    let mut again = HubProcess::start_in(&hub.data_dir.clone(), &[]);
+    assert!(again.stop_with("TERM").success());
+}
+
+fn run(bin: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(bin).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Bad flags and config files: a clear message on stderr and exit code 2.
+#[test]
+fn bad_flags_and_files_exit_with_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let bad_toml = dir.path().join("bad.toml");
+    std::fs::write(&bad_toml, "mqtt-listen = 1883\n").unwrap();
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(&unknown, "colour = \"blue\"\n").unwrap();
+    let hearthd = env!("CARGO_BIN_EXE_hearthd");
+    for (args, needle) in [
+        (vec!["--no-such-flag"], "unexpected argument"),
+        (
+            vec!["--data-dir", d, "--mqtt-listen", "localhost"],
+            "mqtt-listen 'localhost'",
+        ),
+        (
+            vec!["--data-dir", d, "--ws-listen", "1.2.3.4:99999"],
+            "ws-listen",
+        ),
+        (
+            vec!["--data-dir", d, "--broker", "ftp://x"],
+            "unsupported scheme",
+        ),
+        (vec!["--data-dir", d, "--log", "chatty=[["], "log level"),
+        (
+            vec!["--data-dir", d, "--retention-days", "0"],
+            "retention-days",
+        ),
+        (
+            vec!["--data-dir", d, "--retention-days", "-3"],
+            "unexpected argument",
+        ),
+        (
+            vec!["--data-dir", d, "--max-packet-bytes", "12"],
+            "max-packet-bytes",
+        ),
+        (
+            vec!["--config", "/nonexistent.toml"],
+            "cannot read config file",
+        ),
+        (vec!["--config", bad_toml.to_str().unwrap()], "invalid type"),
+        (
+            vec!["--config", unknown.to_str().unwrap()],
+            "unknown field `colour`",
+        ),
+    ] {
+        let (code, err) = run(hearthd, &args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let sim = env!("CARGO_BIN_EXE_hearth-sim");
+    for (args, needle) in [
+        (vec!["--rooms", "0"], "--rooms"),
+        (vec!["--drop-replies", "2"], "--drop-replies"),
+        (vec!["--interval", "fast"], "not a duration"),
+        (vec!["--broker", "mqtt:///"], "broker"),
+    ] {
+        let (code, err) = run(sim, &args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+/// A port already in use is a start-up failure (exit 1), not a crash.
+#[tokio::test]
+async fn busy_port_fails_cleanly() {
+    let hub = HubProcess::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let addr = hub.mqtt.to_string();
+    let (code, err) = run(
+        env!("CARGO_BIN_EXE_hearthd"),
+        &[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--mqtt-listen",
+            &addr,
+            "--ws-listen",
+            "off",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot listen on"), "{err}");
+}
+
+/// Subscribes a raw client to `filter` and returns it.
+async fn watch(hub: &HubProcess, id: &str, filter: &str) -> Raw {
+    let (mut r, _) = Raw::handshake(hub.mqtt, &Connect::v5(id)).await;
+    r.send(&raw::subscribe(true, 1, filter, 0)).await;
+    r.recv_kind(raw::SUBACK).await;
+    r
+}
+
+/// Next PUBLISH as (topic, payload), skipping retained replays.
+async fn next_live(r: &mut Raw) -> (String, String) {
+    loop {
+        let p = r.recv_kind(raw::PUBLISH).await;
+        if p.retain() {
+            continue;
+        }
+        let (t, _, payload) = p.publish(true);
+        return (t, String::from_utf8(payload).unwrap());
+    }
+}
+
+/// The simulator's sensors publish, its lights obey both conventions and reply once (no
+/// loop on their own status), `--drop-replies 1` silences replies, and `--duration` ends it.
+#[tokio::test]
+async fn simulator_lights_and_sensors() {
+    let hub = HubProcess::start(&[]);
+    let url = format!("mqtt://127.0.0.1:{}", hub.port());
+    let sim = Command::new(env!("CARGO_BIN_EXE_hearth-sim"))
+        .args([
+            "--broker",
+            &url,
+            "--rooms",
+            "2",
+            "--interval",
+            "100ms",
+            "--reply-delay",
+            "50ms",
+        ])
+        .args(["--duration", "20s"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    within(30, "simulator", async {
+        let mut temps = watch(&hub, "w-temp", "home/+/temperature").await;
+        let (t, v) = next_live(&mut temps).await;
+        assert_eq!(t, "home/livingroom/temperature");
+        assert!(v.parse::<f64>().is_ok(), "{v}");
+        let mut climate = watch(&hub, "w-climate", "home/kitchen/climate").await;
+        let (_, v) = next_live(&mut climate).await;
+        let j: serde_json::Value = serde_json::from_str(&v).unwrap();
+        assert!(
+            j["temperature"].is_f64() && j["humidity"].is_number(),
+            "{v}"
+        );
+
+        // Same-topic convention: the command and then the light's status on one topic.
+        let mut lr = watch(&hub, "w-lr", "home/livingroom/light").await;
+        mosquitto_pub(
+            hub.port(),
+            &["-t", "home/livingroom/light", "-m", "ON", "-q", "1"],
+        );
+        assert_eq!(next_live(&mut lr).await.1, "ON");
+        assert_eq!(next_live(&mut lr).await.1, "ON");
+        // And nothing more: the light does not answer its own status.
+        assert!(lr.recv_within(Duration::from_millis(700)).await.is_err());
+
+        // …/set convention, JSON command, status on the base topic.
+        let mut k = watch(&hub, "w-k", "home/kitchen/light").await;
+        mosquitto_pub(
+            hub.port(),
+            &[
+                "-t",
+                "home/kitchen/light/set",
+                "-m",
+                r#"{"state":"ON"}"#,
+                "-q",
+                "1",
+            ],
+        );
+        assert_eq!(next_live(&mut k).await.1, "ON");
+        mosquitto_pub(
+            hub.port(),
+            &["-t", "home/kitchen/light/set", "-m", "off", "-q", "1"],
+        );
+        assert_eq!(next_live(&mut k).await.1, "OFF");
+    })
+    .await;
+    let out = within(30, "sim exits by itself", async {
+        tokio::task::spawn_blocking(move || sim.wait_with_output().unwrap())
+            .await
+            .unwrap()
+    })
+    .await;
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("commands"));
+
+    // --drop-replies 1: the light obeys but never answers.
+    let mut lr = within(10, "watch", watch(&hub, "w-quiet", "home/livingroom/light")).await;
+    let mut quiet = Command::new(env!("CARGO_BIN_EXE_hearth-sim"))
+        .args([
+            "--broker",
+            &url,
+            "--rooms",
+            "1",
+            "--drop-replies",
+            "1",
+            "--duration",
+            "20s",
+        ])
+        .args(["--log", "error"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    within(30, "dropped replies", async {
+        // The light's boot status means its command subscription exists.
+        assert_eq!(next_live(&mut lr).await.1, "OFF");
+        mosquitto_pub(
+            hub.port(),
+            &["-t", "home/livingroom/light", "-m", "ON", "-q", "1"],
+        );
+        assert_eq!(next_live(&mut lr).await.1, "ON");
+        assert!(
+            lr.recv_within(Duration::from_secs(1)).await.is_err(),
+            "a reply was sent"
+        );
+    })
+    .await;
+    let _ = quiet.kill();
+    let _ = quiet.wait();
+}
+
+/// `hearthd --demo`: a new hub shows simulated readings and light statuses at once, and
+/// records them.
+#[tokio::test]
+async fn demo_mode_shows_devices_at_once() {
+    let hub = HubProcess::start(&["--demo"]);
+    let lines = mosquitto_sub(hub.port(), 5, &["-t", "home/#", "-v", "-C", "8"]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("home/livingroom/light ")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("home/livingroom/temperature ")),
+        "{lines:?}"
+    );
+    let db = open_db(&hub.db_path()).await;
+    eventually(15, "demo readings recorded", || {
+        let db = db.clone();
+        async move { (count_rows(&db, "home/livingroom/temperature", "").await > 0).then_some(()) }
+    })
+    .await;
+}
