@@ -49,7 +49,7 @@ pub struct BrokerOptions {
 }
 
 /// Messages the hub's own session may have queued before the broker drops the oldest.
-const INTERNAL_QUEUE: usize = 100_000;
+const INTERNAL_QUEUE: usize = 20_000;
 
 /// A running broker.
 pub struct Broker {

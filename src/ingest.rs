@@ -46,7 +46,7 @@ pub async fn run(
         };
         match event {
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                if !handle(&registry, &recorder, &p).await {
+                if !handle(&registry, &recorder, &p) {
                     break;
                 }
             }
@@ -94,7 +94,7 @@ pub async fn run(
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::Publish(p))) => {
-                        if !handle(&registry, &recorder, &p).await {
+                        if !handle(&registry, &recorder, &p) {
                             return;
                         }
                     }
@@ -107,9 +107,10 @@ pub async fn run(
     }
 }
 
-/// Feeds one message to the registry and, when numeric, to the recorder. False once the
+/// Feeds one message to the registry and, when numeric, to the recorder. Never waits: the
+/// client must keep reading, or the broker buffers for it without bound. False once the
 /// recorder has stopped.
-async fn handle(registry: &Registry, recorder: &Recorder, p: &Publish) -> bool {
+fn handle(registry: &Registry, recorder: &Recorder, p: &Publish) -> bool {
     let Ok(topic) = std::str::from_utf8(&p.topic) else {
         return true;
     };
@@ -121,11 +122,9 @@ async fn handle(registry: &Registry, recorder: &Recorder, p: &Publish) -> bool {
     if fields.is_empty() || p.retain {
         return true;
     }
-    recorder
-        .record(Sample {
-            topic: topic.to_string(),
-            ts_ms: now,
-            fields,
-        })
-        .await
+    recorder.offer(Sample {
+        topic: topic.to_string(),
+        ts_ms: now,
+        fields,
+    })
 }

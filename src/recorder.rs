@@ -19,8 +19,9 @@ pub struct RecorderOptions {
     pub flush_interval: Duration,
     /// A batch this large commits at once.
     pub max_batch: usize,
-    /// Messages waiting for the writer; when full, ingest waits (backpressure) instead of
-    /// growing memory.
+    /// Messages waiting for the writer. When full, new samples are dropped and counted:
+    /// waiting instead would stall the hub's MQTT client, and the broker would then buffer
+    /// for it without bound (rmqtt's per-session channel is unbounded).
     pub queue: usize,
 }
 
@@ -29,7 +30,7 @@ impl Default for RecorderOptions {
         RecorderOptions {
             flush_interval: Duration::from_secs(1),
             max_batch: 20_000,
-            queue: 50_000,
+            queue: 20_000,
         }
     }
 }
@@ -53,6 +54,8 @@ pub struct RecorderStats {
     pub rows_written: AtomicU64,
     pub batches: AtomicU64,
     pub write_errors: AtomicU64,
+    /// Samples dropped because the queue was full.
+    pub dropped: AtomicU64,
 }
 
 /// Handle to the recorder task. Dropping every handle and awaiting [`Recorder::finish`]
@@ -80,6 +83,22 @@ impl Recorder {
     /// has stopped.
     pub async fn record(&self, sample: Sample) -> bool {
         self.tx.send(Msg::Sample(sample)).await.is_ok()
+    }
+
+    /// Queues a sample without waiting; when the writer is behind by a full queue, the sample
+    /// is dropped and counted in `dropped`. Returns false once the recorder has stopped.
+    pub fn offer(&self, sample: Sample) -> bool {
+        match self.tx.try_send(Msg::Sample(sample)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let n = self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                if n.is_power_of_two() {
+                    tracing::warn!("the recorder is behind: {} readings dropped so far", n + 1);
+                }
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
     }
 
     /// Commits everything queued before this call.
@@ -246,6 +265,25 @@ mod tests {
         assert_eq!(store.count_readings(id).await.unwrap(), 1);
         drop(rec);
         task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn offer_drops_and_counts_when_the_queue_is_full() {
+        let store = Store::open_in_memory().await.unwrap();
+        let opts = RecorderOptions {
+            queue: 4,
+            ..Default::default()
+        };
+        // A writer that never runs: the test holds the only runtime thread.
+        let (rec, _task) = Recorder::start(store, opts);
+        for i in 0..10 {
+            assert!(rec.offer(Sample {
+                topic: "t".into(),
+                ts_ms: i,
+                fields: vec![(String::new(), 1.0)],
+            }));
+        }
+        assert_eq!(rec.stats().dropped.load(Ordering::Relaxed), 6);
     }
 
     #[tokio::test]

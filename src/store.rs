@@ -278,9 +278,9 @@ impl Store {
     }
 
     /// History of one series over `[from, to)` (Unix seconds) in at most `max_points`
-    /// buckets. Buckets are aligned to multiples of their width. The source is chosen by
-    /// bucket width: raw readings under a minute (when they are still kept), minute rollups
-    /// under an hour, hour rollups beyond — so a year costs about as much as a day.
+    /// buckets, aligned to multiples of their width. The source is the coarsest of hour
+    /// rollups, minute rollups and raw readings (while still kept) that yields at least half
+    /// the points asked for, so a year costs about as much as a day.
     pub async fn history(
         &self,
         series_id: i64,
@@ -300,17 +300,23 @@ impl Store {
             )));
         }
         let span = to - from;
+        // The coarsest source that still gives at least half the points asked for: reading
+        // fewer, pre-aggregated rows is what keeps a month or a year as fast as a day.
+        let enough = |unit: i64| span / unit >= max_points as i64 / 2;
+        let raw_available = raw_kept_since_ms.is_none_or(|since| since <= from * 1000);
+        let (resolution, unit) = if enough(3600) {
+            (Resolution::Hour, 3600)
+        } else if enough(60) || !raw_available {
+            (Resolution::Minute, 60)
+        } else {
+            (Resolution::Raw, 1)
+        };
         // One bucket fewer than allowed, because aligning to multiples of the width can add
         // a partial bucket at the start.
-        let width = (span + max_points as i64 - 2) / (max_points as i64 - 1);
-        let raw_available = raw_kept_since_ms.is_none_or(|since| since <= from * 1000);
-        let (resolution, width) = if width < 60 && raw_available {
-            (Resolution::Raw, width.max(1))
-        } else if width < 3600 {
-            (Resolution::Minute, round_up(width, 60))
-        } else {
-            (Resolution::Hour, round_up(width, 3600))
-        };
+        let width = round_up(
+            (span + max_points as i64 - 2) / (max_points as i64 - 1),
+            unit,
+        );
         let rows = match resolution {
             Resolution::Raw => {
                 sqlx::query(
@@ -526,6 +532,18 @@ mod tests {
         assert_eq!(h.min[0], Some(0.0));
         assert_eq!(h.max[0], Some(3.0));
         assert!(h.ts.len() <= 100);
+    }
+
+    #[tokio::test]
+    async fn long_ranges_use_the_coarsest_rollup_that_fills_half_the_points() {
+        let (s, id) = store_with("t", &[(0, 1.0)]).await;
+        let month = 30 * 86_400;
+        let h = s.history(id, 0, month, 1000, None).await.unwrap();
+        assert_eq!((h.resolution, h.bucket_secs), (Resolution::Hour, 3600));
+        let h = s.history(id, 0, 86_400, 1000, None).await.unwrap();
+        assert_eq!((h.resolution, h.bucket_secs), (Resolution::Minute, 120));
+        let h = s.history(id, 0, 3600, 1000, None).await.unwrap();
+        assert_eq!((h.resolution, h.bucket_secs), (Resolution::Raw, 4));
     }
 
     #[tokio::test]

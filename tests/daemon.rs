@@ -392,3 +392,39 @@ async fn demo_mode_shows_devices_at_once() {
     })
     .await;
 }
+
+/// Raw readings older than the retention are purged when the hub starts (and hourly);
+/// their rollups stay, so long-range history still answers.
+#[tokio::test]
+async fn retention_purges_old_raw_readings_and_keeps_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("hearth.db");
+    let now = hearth::now_ms();
+    {
+        let store = hearth::store::Store::open(&db_path).await.unwrap();
+        let id = store.series_id("home/old/temperature", "").await.unwrap();
+        let rows: Vec<hearth::store::Reading> = [3 * 86_400_000, 2 * 86_400_000, 3_600_000]
+            .iter()
+            .map(|age| hearth::store::Reading {
+                series_id: id,
+                ts_ms: now - age,
+                value: 20.0,
+            })
+            .collect();
+        store.insert_readings(&rows).await.unwrap();
+        store.close().await;
+    }
+    let hub = HubProcess::start_in(dir.path(), &["--retention-days", "1"]);
+    let db = open_db(&db_path).await;
+    eventually(15, "old readings purged", || {
+        let db = db.clone();
+        async move { (count_rows(&db, "home/old/temperature", "").await == 1).then_some(()) }
+    })
+    .await;
+    let hours: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rollup_hour")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(hours, 3, "rollups must outlive raw readings");
+    drop(hub);
+}

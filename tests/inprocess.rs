@@ -244,13 +244,14 @@ async fn history_buckets_over_fixture_data() {
         assert!(lo <= av && av <= hi, "bucket {i}: {lo} {av} {hi}");
     }
 
-    // One hour in at most 100 points: 37-second buckets from raw rows, 12 of them holding
+    // One hour in at most 1,000 points: 4-second buckets from raw rows, 12 of them holding
     // a reading, nulls between.
     let h = store
-        .history(lr, DAY0, DAY0 + 3600, 100, None)
+        .history(lr, DAY0, DAY0 + 3600, 1000, None)
         .await
         .unwrap();
     assert_eq!(h.resolution, Resolution::Raw);
+    assert_eq!(h.bucket_secs, 4);
     let points: Vec<f64> = h.avg.iter().flatten().cloned().collect();
     assert_eq!(points.len(), 12);
     assert_eq!(h.min.iter().flatten().count(), 12);
