@@ -115,6 +115,9 @@ pub struct Args {
     /// Messages queued per session before the oldest are dropped [default: 1000].
     #[arg(long, value_name = "N")]
     pub max_queued_messages: Option<usize>,
+    /// QoS 1/2 messages in flight to one client before the broker queues [default: 32].
+    #[arg(long, value_name = "N")]
+    pub max_inflight: Option<u16>,
     /// Seconds between `$SYS` statistics messages [default: 60].
     #[arg(long, value_name = "SECS")]
     pub sys_interval: Option<u64>,
@@ -135,6 +138,7 @@ struct FileConfig {
     max_connections: Option<usize>,
     max_packet_bytes: Option<u32>,
     max_queued_messages: Option<usize>,
+    max_inflight: Option<u16>,
     sys_interval: Option<u64>,
 }
 
@@ -213,6 +217,12 @@ impl Config {
                 return Err(ConfigError("max-queued-messages must be at least 1".into()));
             }
             limits.max_queued_messages = n;
+        }
+        if let Some(n) = args.max_inflight.or(file.max_inflight) {
+            if n == 0 {
+                return Err(ConfigError("max-inflight must be at least 1".into()));
+            }
+            limits.max_inflight = n;
         }
         let sys_interval = args.sys_interval.or(file.sys_interval).unwrap_or(60);
         if sys_interval == 0 {

@@ -27,9 +27,11 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// `hearthd` from this build, recorder on, in a temp data folder.
+    /// `hearthd` from this build, recorder on, in a temp data folder; HEARTH_BENCH_ARGS
+    /// adds flags (e.g. "--max-inflight 128") for experiments.
     pub fn hearth(extra: &[&str]) -> Broker {
         let tmp = tempfile::tempdir().unwrap();
+        let env_args = std::env::var("HEARTH_BENCH_ARGS").unwrap_or_default();
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearthd"))
             .args(["--data-dir", tmp.path().to_str().unwrap()])
             .args([
@@ -42,6 +44,7 @@ impl Broker {
             ])
             .args(["--max-connections", "5000"])
             .args(extra)
+            .args(env_args.split_whitespace())
             .stdout(Stdio::piped())
             .spawn()
             .expect("hearthd");
