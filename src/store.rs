@@ -270,13 +270,6 @@ impl Store {
         )
     }
 
-    /// Oldest raw reading still stored (Unix ms), if any.
-    pub async fn oldest_reading_ms(&self) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT MIN(ts) FROM readings")
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
     /// History of one series over `[from, to)` (Unix seconds) in at most `max_points`
     /// buckets, aligned to multiples of their width. The source is the coarsest of hour
     /// rollups, minute rollups and raw readings (while still kept) that yields at least half

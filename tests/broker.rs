@@ -20,11 +20,7 @@ async fn delivered_qos_is_the_minimum_of_publish_and_subscription() {
                 for pub_qos in 0..=2u8 {
                     let id = format!("minqos-sub-{v5}-{sub_qos}-{pub_qos}");
                     let topic = format!("t/minqos/{v5}/{sub_qos}/{pub_qos}");
-                    let c = if v5 {
-                        Connect::v5(&id)
-                    } else {
-                        Connect::v311(&id)
-                    };
+                    let c = Connect::version(v5, &id);
                     let (mut sub, _) = Raw::handshake(hub.mqtt, &c).await;
                     sub.send(&raw::subscribe(v5, 1, &topic, sub_qos)).await;
                     let ack = sub.recv_kind(raw::SUBACK).await;
@@ -109,11 +105,7 @@ async fn keepalive_zero_is_accepted() {
     within(30, "keepalive 0", async {
         for v5 in [false, true] {
             let id = format!("ka0-{v5}");
-            let mut c = if v5 {
-                Connect::v5(&id)
-            } else {
-                Connect::v311(&id)
-            };
+            let mut c = Connect::version(v5, &id);
             c.keepalive = 0;
             let (mut r, _) = Raw::handshake(hub.mqtt, &c).await;
             assert!(r.recv_within(Duration::from_secs(2)).await.is_err());
@@ -166,11 +158,7 @@ async fn last_will_is_sent_on_unclean_disconnect() {
 
         for v5 in [false, true] {
             let clean_id = format!("will-clean-{v5}");
-            let mut c = if v5 {
-                Connect::v5(&clean_id)
-            } else {
-                Connect::v311(&clean_id)
-            };
+            let mut c = Connect::version(v5, &clean_id);
             c.will = Some(("home/porch/status", b"offline", 1, false));
             let (mut clean, _) = Raw::handshake(hub.mqtt, &c).await;
             clean.send(&raw::disconnect()).await;
@@ -297,11 +285,7 @@ async fn websocket_listener_speaks_both_versions() {
                 .insert("Sec-WebSocket-Protocol", "mqtt".parse().unwrap());
             let (mut conn, _) = tokio_tungstenite::connect_async(req).await.unwrap();
             let id = format!("ws-{v5}");
-            let c = if v5 {
-                Connect::v5(&id)
-            } else {
-                Connect::v311(&id)
-            };
+            let c = Connect::version(v5, &id);
             conn.send(Message::binary(c.encode())).await.unwrap();
             let Some(Ok(Message::Binary(b))) = conn.next().await else {
                 panic!("no CONNACK over WebSocket");

@@ -91,11 +91,7 @@ async fn slash_client_id_connecting_twice() {
     good.assert_working("start").await;
     within(60, "slash ids", async {
         for v5 in [false, true] {
-            let c = if v5 {
-                Connect::v5("kitchen/sensor/1")
-            } else {
-                Connect::v311("kitchen/sensor/1")
-            };
+            let c = Connect::version(v5, "kitchen/sensor/1");
             let mut a = Raw::connect(hub.mqtt).await;
             let mut b = Raw::connect(hub.mqtt).await;
             a.send(&c.encode()).await;
@@ -126,11 +122,7 @@ async fn connection_storm_beyond_the_limit() {
         for i in 0..60 {
             let id = format!("storm-{i}");
             let v5 = i % 2 == 1;
-            let c = if v5 {
-                Connect::v5(&id)
-            } else {
-                Connect::v311(&id)
-            };
+            let c = Connect::version(v5, &id);
             let mut r = Raw::connect(hub.mqtt).await;
             r.send(&c.encode()).await;
             match r.recv().await {
@@ -190,11 +182,7 @@ async fn oversized_payload_disconnects_the_sender() {
         watcher.recv_kind(raw::SUBACK).await;
         for v5 in [false, true] {
             let id = format!("big-{v5}");
-            let c = if v5 {
-                Connect::v5(&id)
-            } else {
-                Connect::v311(&id)
-            };
+            let c = Connect::version(v5, &id);
             let (mut r, _) = Raw::handshake(hub.mqtt, &c).await;
             let big = vec![b'x'; 8192];
             let _ = r

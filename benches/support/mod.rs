@@ -71,11 +71,7 @@ impl Broker {
     /// Debian's Mosquitto with its defaults, bound to loopback.
     pub fn mosquitto() -> Broker {
         let tmp = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let conf = tmp.path().join("m.conf");
         std::fs::write(
             &conf,
@@ -122,9 +118,10 @@ impl Broker {
 
     /// SIGTERM and wait (Hearth flushes its recorder on the way out).
     pub fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let t = Instant::now();
         while self.child.try_wait().unwrap().is_none() {
             if t.elapsed() > Duration::from_secs(60) {
@@ -141,6 +138,15 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A free loopback port (Mosquitto cannot listen on port 0 and report it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn rss_kib(pid: u32) -> u64 {

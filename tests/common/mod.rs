@@ -124,12 +124,12 @@ impl HubProcess {
         self.mqtt.port()
     }
 
-    /// Sends `signal` and waits for the exit.
+    /// Sends `signal` (`"INT"`, `"TERM"`, `"KILL"`) and waits for the exit.
     pub fn stop_with(&mut self, signal: &str) -> ExitStatus {
         let mut child = self.child.take().expect("running");
-        let _ = Command::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status();
+        let sig: nix::sys::signal::Signal = format!("SIG{signal}").parse().expect("signal name");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig)
+            .expect("send signal");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(st) = child.try_wait().expect("wait") {

@@ -134,6 +134,13 @@ impl<'a> Connect<'a> {
             ..Self::v311(client_id)
         }
     }
+    /// MQTT 5 when `v5`, else 3.1.1.
+    pub fn version(v5: bool, client_id: &'a str) -> Self {
+        Connect {
+            v5,
+            ..Self::v311(client_id)
+        }
+    }
     pub fn encode(&self) -> Vec<u8> {
         let mut b = Vec::new();
         string(b"MQTT", &mut b);
