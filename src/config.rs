@@ -79,11 +79,13 @@ pub const DEFAULT_WS_LISTEN: &str = "127.0.0.1:9001";
 #[derive(Debug, Parser, Default)]
 #[command(name = "hearthd", version, about, long_about = None)]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Read settings from this TOML file (keys as the long flags, e.g. `data-dir = "..."`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// Folder for the database [default: $XDG_DATA_HOME/hearth or ~/.local/share/hearth].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// MQTT (3.1.1 and 5) listen address; port 0 picks a free port [default: 127.0.0.1:1883].
     #[arg(long, value_name = "ADDR")]
@@ -121,6 +123,26 @@ pub struct Args {
     /// Seconds between `$SYS` statistics messages [default: 60].
     #[arg(long, value_name = "SECS")]
     pub sys_interval: Option<u64>,
+}
+
+/// What `hearthd` does besides running the hub.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Print the recorded history of one series as JSON (columnar: ts, min, avg, max), from
+    /// the data folder; works while the hub runs.
+    History {
+        /// The topic, e.g. home/livingroom/temperature.
+        topic: String,
+        /// The JSON field; empty for a plain-number topic.
+        #[arg(long, default_value = "")]
+        field: String,
+        /// How far back (30m, 24h, 7d, 365d).
+        #[arg(long, default_value = "1h", value_parser = parse_duration)]
+        last: Duration,
+        /// At most this many buckets (2–100000).
+        #[arg(long, default_value_t = 100)]
+        points: usize,
+    },
 }
 
 /// The config file: the same keys as the long flags.
@@ -300,6 +322,34 @@ pub fn parse_broker_url(s: &str) -> Result<BrokerMode, ConfigError> {
     Ok(BrokerMode::External { host, port })
 }
 
+/// Parses `500ms`, `2s`, `1.5s`, `1m`, `1h`, `7d`, or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration: use e.g. 500ms, 2s, 1m"))?;
+    let secs = match unit {
+        "ms" => v / 1000.0,
+        "s" => v,
+        "m" => v * 60.0,
+        "h" => v * 3600.0,
+        "d" => v * 86_400.0,
+        _ => {
+            return Err(format!(
+                "'{s}': unknown unit '{unit}' (use ms, s, m, h or d)"
+            ));
+        }
+    };
+    if !(0.0..=1e10).contains(&secs) {
+        return Err(format!("'{s}' is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 fn default_data_dir() -> Result<PathBuf, ConfigError> {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(d).join("hearth"));
@@ -315,6 +365,21 @@ fn default_data_dir() -> Result<PathBuf, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("-1s").is_err());
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert!(parse_duration("3w").is_err());
+    }
 
     fn parse(argv: &[&str]) -> Result<Config, ConfigError> {
         let mut full = vec!["hearthd", "--data-dir", "/tmp/x"];

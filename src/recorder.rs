@@ -66,6 +66,9 @@ pub struct Recorder {
     stats: Arc<RecorderStats>,
 }
 
+/// Topics whose series ids the writer remembers.
+const MAX_CACHED_TOPICS: usize = 50_000;
+
 /// Rows kept for retry when the database refuses a write (disk full, say); past this the
 /// oldest are dropped, so a broken disk cannot exhaust memory.
 const MAX_RETRY_ROWS: usize = 1_000_000;
@@ -133,6 +136,11 @@ impl Writer {
                 Some(id) => *id,
                 None => match self.store.series_id(&s.topic, &field).await {
                     Ok(id) => {
+                        // Topics are unbounded in number (any client may invent them); the
+                        // cache is not. Starting over costs one lookup per series.
+                        if self.series.len() >= MAX_CACHED_TOPICS {
+                            self.series.clear();
+                        }
                         self.series
                             .entry(s.topic.clone())
                             .or_default()

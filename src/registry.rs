@@ -23,8 +23,8 @@ pub struct RegistryLimits {
 impl Default for RegistryLimits {
     fn default() -> Self {
         RegistryLimits {
-            max_topics: 50_000,
-            max_payload_bytes: 1024,
+            max_topics: 20_000,
+            max_payload_bytes: 512,
         }
     }
 }
@@ -118,7 +118,9 @@ impl Registry {
         fields: &[(String, f64)],
     ) {
         let cut = payload_bytes.len().min(self.limits.max_payload_bytes);
-        let text = String::from_utf8_lossy(&payload_bytes[..cut]).into_owned();
+        // Borrowed when the bytes are valid UTF-8: an update copies into the buffer the topic
+        // already has instead of allocating per message.
+        let text = String::from_utf8_lossy(&payload_bytes[..cut]);
         let truncated = cut < payload_bytes.len();
         let temperature = temperature_of(topic, fields);
         let mut map = self.inner.lock().expect("registry lock poisoned");
@@ -127,7 +129,8 @@ impl Registry {
             e.info.messages += 1;
             e.info.qos = qos;
             e.info.retained = retained;
-            e.info.last_payload = text;
+            e.info.last_payload.clear();
+            e.info.last_payload.push_str(&text);
             e.info.payload_bytes = payload_bytes.len();
             e.info.truncated = truncated;
             if temperature.is_some() {
@@ -148,7 +151,7 @@ impl Registry {
                     messages: 1,
                     qos,
                     retained,
-                    last_payload: text,
+                    last_payload: text.into_owned(),
                     payload_bytes: payload_bytes.len(),
                     truncated,
                 },

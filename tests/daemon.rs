@@ -60,6 +60,42 @@ async fn readings_reach_sqlite() {
         .await
         .unwrap();
     assert_eq!(minute_rollups, 3);
+
+    // `hearthd history` answers from the same file while the hub runs.
+    let dir = hub.data_dir.to_str().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hearthd"))
+        .args(["history", "home/kitchen/climate", "--field", "humidity"])
+        .args(["--data-dir", dir, "--last", "1h", "--points", "60"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let h = &v["history"];
+    assert_eq!(h["resolution"], "minute");
+    assert_eq!(h["ts"].as_array().unwrap().len(), 1);
+    assert_eq!(h["avg"][0], 40.0);
+    let (code, err) = run(
+        env!("CARGO_BIN_EXE_hearthd"),
+        &["history", "home/nowhere/temperature", "--data-dir", dir],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("home/livingroom/temperature"), "{err}");
+    let (code, err) = run(
+        env!("CARGO_BIN_EXE_hearthd"),
+        &[
+            "history",
+            "home/livingroom/temperature",
+            "--points",
+            "1",
+            "--data-dir",
+            dir,
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
 }
 
 /// SIGINT and SIGTERM stop the hub with exit code 0 after committing, and the database

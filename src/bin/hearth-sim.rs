@@ -10,8 +10,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Parser;
-use hearth::config::{BrokerMode, parse_broker_url};
-use hearth::sim::{self, SimOptions, parse_duration};
+use hearth::config::{BrokerMode, parse_broker_url, parse_duration};
+use hearth::sim::{self, SimOptions};
 
 /// A simulated home: per room a temperature sensor and a light that obeys ON/OFF.
 #[derive(Debug, Parser)]

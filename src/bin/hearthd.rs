@@ -10,11 +10,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use hearth::config::{Args, Config};
+use hearth::config::{Args, Command, Config};
 use hearth::hub::Hub;
+use hearth::store::{Store, StoreError};
 
 fn main() -> ExitCode {
-    let cfg = match Config::from_args(Args::parse()) {
+    let args = Args::parse();
+    let command = args.command.clone();
+    let cfg = match Config::from_args(args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("hearthd: {e}");
@@ -29,7 +32,67 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    rt.block_on(run(cfg))
+    match command {
+        None => rt.block_on(run(cfg)),
+        Some(Command::History {
+            topic,
+            field,
+            last,
+            points,
+        }) => rt.block_on(history(cfg, &topic, &field, last, points)),
+    }
+}
+
+async fn history(cfg: Config, topic: &str, field: &str, last: Duration, points: usize) -> ExitCode {
+    let path = cfg.db_path();
+    if !path.exists() {
+        eprintln!("hearthd: no database at {}", path.display());
+        return ExitCode::from(1);
+    }
+    let store = match Store::open(&path).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hearthd: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let Ok(Some(id)) = store.find_series(topic, field).await else {
+        let known = store.list_series().await.unwrap_or_default();
+        eprintln!(
+            "hearthd: no readings recorded for topic '{topic}' field '{field}'. Recorded series:"
+        );
+        for s in known {
+            eprintln!(
+                "  {} {}",
+                s.topic,
+                if s.field.is_empty() {
+                    String::new()
+                } else {
+                    format!("--field {}", s.field)
+                }
+            );
+        }
+        return ExitCode::from(1);
+    };
+    let now_ms = hearth::now_ms();
+    let to = now_ms / 1000 + 1;
+    let from = to - last.as_secs().max(1) as i64;
+    let kept_since = now_ms - cfg.retention_days as i64 * 86_400_000;
+    match store.history(id, from, to, points, Some(kept_since)).await {
+        Ok(h) => {
+            let out = serde_json::json!({ "topic": topic, "field": field, "from": from, "to": to, "history": h });
+            let _ = writeln!(std::io::stdout(), "{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ StoreError::BadRange(_)) => {
+            eprintln!("hearthd: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("hearthd: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 async fn run(cfg: Config) -> ExitCode {
