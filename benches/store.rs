@@ -135,8 +135,10 @@ async fn memory() {
         conns.push(connect(hub.addr, &format!("dev{i}")).await.into_split().1);
     }
     let after_connect_rss = hub.rss_kib();
-    // 50 tasks of 10 device connections; every 10 ms each connection sends its share.
-    let per_tick = (rate / 100 / devices as u64).max(1);
+    // 50 tasks of 10 device connections; every tick each connection sends its share. The
+    // tick is 10 ms, or longer when each device sends less than one message per 10 ms.
+    let tick_ms = (1000 * devices as u64 / rate).max(10);
+    let per_tick = (rate * tick_ms / 1000 / devices as u64).max(1);
     let ticks = total / (per_tick * devices as u64);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -145,7 +147,7 @@ async fn memory() {
         let group: Vec<_> = it.by_ref().take(10).collect();
         tasks.push(tokio::spawn(async move {
             let mut group = group;
-            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let mut tick = tokio::time::interval(Duration::from_millis(tick_ms));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             let mut out = Vec::new();
             for k in 0..ticks {

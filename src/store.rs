@@ -115,7 +115,7 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(false)
-            .pragma("cache_size", "-8000");
+            .pragma("cache_size", "-4000");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
