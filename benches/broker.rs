@@ -119,7 +119,7 @@ fn startup_ms(runs: usize) -> f64 {
     let mut v = Vec::new();
     for _ in 0..runs {
         let tmp = tempfile::tempdir().unwrap();
-        let port = support::free_port();
+        let port = support::common::free_port();
         let t = Instant::now();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hearthd"))
             .args(["--data-dir", tmp.path().to_str().unwrap()])

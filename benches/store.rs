@@ -175,7 +175,7 @@ async fn memory() {
         let mut samples = Vec::new();
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let r = support::rss_kib(pid);
+            let r = support::common::rss_kib(pid);
             if r == 0 {
                 break;
             }

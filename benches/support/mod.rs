@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+/// The integration tests' helpers: Mosquitto on a free port, RSS, and the like.
+#[path = "../../tests/common/mod.rs"]
+pub mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,9 +25,14 @@ use tokio::sync::Semaphore;
 pub struct Broker {
     pub name: &'static str,
     pub addr: SocketAddr,
-    child: Child,
+    process: Process,
     pub data_dir: Option<PathBuf>,
     _tmp: tempfile::TempDir,
+}
+
+enum Process {
+    Hearth(Child),
+    Mosquitto(common::Mosquitto),
 }
 
 impl Broker {
@@ -62,7 +71,7 @@ impl Broker {
         Broker {
             name: "hearth",
             addr: addr.expect("hearthd listener"),
-            child,
+            process: Process::Hearth(child),
             data_dir: Some(tmp.path().to_path_buf()),
             _tmp: tmp,
         }
@@ -70,46 +79,26 @@ impl Broker {
 
     /// Debian's Mosquitto with its defaults, bound to loopback.
     pub fn mosquitto() -> Broker {
-        let tmp = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let conf = tmp.path().join("m.conf");
-        std::fs::write(
-            &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest none\n"),
-        )
-        .unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto (apt-get install mosquitto)");
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let t = Instant::now();
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "mosquitto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let m = common::Mosquitto::start();
         Broker {
             name: "mosquitto",
-            addr,
-            child,
+            addr: ([127, 0, 0, 1], m.port).into(),
+            process: Process::Mosquitto(m),
             data_dir: None,
-            _tmp: tmp,
+            _tmp: tempfile::tempdir().unwrap(),
         }
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.process {
+            Process::Hearth(c) => c.id(),
+            Process::Mosquitto(m) => m.pid(),
+        }
     }
 
     /// Resident memory in KiB.
     pub fn rss_kib(&self) -> u64 {
-        rss_kib(self.child.id())
+        rss_kib(self.pid())
     }
 
     pub fn db_path(&self) -> Option<PathBuf> {
@@ -118,14 +107,17 @@ impl Broker {
 
     /// SIGTERM and wait (Hearth flushes its recorder on the way out).
     pub fn stop(mut self) {
+        let Process::Hearth(child) = &mut self.process else {
+            return;
+        };
         let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::unistd::Pid::from_raw(child.id() as i32),
             nix::sys::signal::Signal::SIGTERM,
         );
         let t = Instant::now();
-        while self.child.try_wait().unwrap().is_none() {
+        while child.try_wait().unwrap().is_none() {
             if t.elapsed() > Duration::from_secs(60) {
-                let _ = self.child.kill();
+                let _ = child.kill();
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -135,28 +127,14 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Process::Hearth(child) = &mut self.process {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
-/// A free loopback port (Mosquitto cannot listen on port 0 and report it).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-pub fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
+use common::rss_kib;
 
 fn varint(mut n: usize, out: &mut Vec<u8>) {
     loop {

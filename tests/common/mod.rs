@@ -159,13 +159,7 @@ impl HubProcess {
 
     /// Resident memory of the hub process, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let pid = self.child.as_ref().expect("running").id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(0)
+        rss_kib(self.child.as_ref().expect("running").id())
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -180,6 +174,16 @@ impl Drop for HubProcess {
             let _ = c.wait();
         }
     }
+}
+
+/// Resident memory of a process, in KiB (0 once it is gone).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// A free loopback port (bound, read and released; the small race is acceptable for
@@ -234,6 +238,12 @@ impl Mosquitto {
             port,
             _dir: dir,
         }
+    }
+}
+
+impl Mosquitto {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
