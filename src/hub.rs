@@ -192,14 +192,9 @@ impl Hub {
         to: i64,
         max_points: usize,
     ) -> Result<Option<History>, StoreError> {
-        let Some(id) = self.store.find_series(topic, field).await? else {
-            return Ok(None);
-        };
-        let kept_since = crate::now_ms() - retention_ms(self.retention_days);
         self.store
-            .history(id, from, to, max_points, Some(kept_since))
+            .history_of(topic, field, from, to, max_points, self.retention_days)
             .await
-            .map(Some)
     }
 
     /// Stops the simulator and the hub's client, commits pending readings, closes the
@@ -238,10 +233,6 @@ fn connectable(addr: SocketAddr) -> SocketAddr {
     a
 }
 
-fn retention_ms(days: u32) -> i64 {
-    days as i64 * 86_400_000
-}
-
 /// Purges raw readings past retention at start and then hourly.
 async fn retention(store: Store, days: u32, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -249,7 +240,7 @@ async fn retention(store: Store, days: u32, mut shutdown: watch::Receiver<bool>)
         tokio::select! {
             _ = crate::stopped(&mut shutdown) => return,
             _ = tick.tick() => {
-                let cutoff = crate::now_ms() - retention_ms(days);
+                let cutoff = crate::store::retention_cutoff_ms(days);
                 match store.purge_readings_before(cutoff).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!("retention: removed {n} readings older than {days} days"),

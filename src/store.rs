@@ -377,6 +377,31 @@ impl Store {
         Ok(h)
     }
 
+    /// History of the series (topic, field), or `None` when nothing was ever recorded for
+    /// it. Raw readings older than `retention_days` are taken as gone.
+    pub async fn history_of(
+        &self,
+        topic: &str,
+        field: &str,
+        from: i64,
+        to: i64,
+        max_points: usize,
+        retention_days: u32,
+    ) -> Result<Option<History>> {
+        let Some(id) = self.find_series(topic, field).await? else {
+            return Ok(None);
+        };
+        self.history(
+            id,
+            from,
+            to,
+            max_points,
+            Some(retention_cutoff_ms(retention_days)),
+        )
+        .await
+        .map(Some)
+    }
+
     /// Every stored retained message, as (topic, serialised message).
     pub async fn load_retained(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let rows = sqlx::query("SELECT topic, message FROM retained")
@@ -419,6 +444,11 @@ impl Store {
         }
         self.pool.close().await;
     }
+}
+
+/// The Unix ms before which raw readings are past a retention of `days`.
+pub fn retention_cutoff_ms(days: u32) -> i64 {
+    crate::now_ms() - days as i64 * 86_400_000
 }
 
 fn round_up(v: i64, unit: i64) -> i64 {

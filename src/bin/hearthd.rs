@@ -57,33 +57,31 @@ async fn history(cfg: Config, topic: &str, field: &str, last: Duration, points: 
             return ExitCode::from(1);
         }
     };
-    let Ok(Some(id)) = store.find_series(topic, field).await else {
-        let known = store.list_series().await.unwrap_or_default();
-        eprintln!(
-            "hearthd: no readings recorded for topic '{topic}' field '{field}'. Recorded series:"
-        );
-        for s in known {
+    let now = hearth::now_ms() / 1000 + 1;
+    let from = now - last.as_secs().max(1) as i64;
+    match store
+        .history_of(topic, field, from, now, points, cfg.retention_days)
+        .await
+    {
+        Ok(Some(h)) => {
+            let out = serde_json::json!({ "topic": topic, "field": field, "from": from, "to": now, "history": h });
+            let _ = writeln!(std::io::stdout(), "{out}");
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            let known = store.list_series().await.unwrap_or_default();
             eprintln!(
-                "  {} {}",
-                s.topic,
-                if s.field.is_empty() {
+                "hearthd: no readings recorded for topic '{topic}' field '{field}'. Recorded series:"
+            );
+            for s in known {
+                let field = if s.field.is_empty() {
                     String::new()
                 } else {
                     format!("--field {}", s.field)
-                }
-            );
-        }
-        return ExitCode::from(1);
-    };
-    let now_ms = hearth::now_ms();
-    let to = now_ms / 1000 + 1;
-    let from = to - last.as_secs().max(1) as i64;
-    let kept_since = now_ms - cfg.retention_days as i64 * 86_400_000;
-    match store.history(id, from, to, points, Some(kept_since)).await {
-        Ok(h) => {
-            let out = serde_json::json!({ "topic": topic, "field": field, "from": from, "to": to, "history": h });
-            let _ = writeln!(std::io::stdout(), "{out}");
-            ExitCode::SUCCESS
+                };
+                eprintln!("  {} {field}", s.topic);
+            }
+            ExitCode::from(1)
         }
         Err(e @ StoreError::BadRange(_)) => {
             eprintln!("hearthd: {e}");
