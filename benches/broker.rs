@@ -128,6 +128,8 @@ fn startup_ms(runs: usize) -> f64 {
                 &format!("127.0.0.1:{port}"),
                 "--ws-listen",
                 "off",
+                "--http-listen",
+                "127.0.0.1:0",
             ])
             .args(["--log", "error"])
             .stdout(std::process::Stdio::null())

@@ -13,17 +13,22 @@ use std::num::NonZeroU16;
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use async_trait::async_trait;
 use rmqtt::context::ServerContext;
+use rmqtt::hook::{Handler, HookResult, Parameter, ReturnType, Type};
 use rmqtt::net::Builder;
 use rmqtt::retain::{DefaultRetainStorage, RetainStorage};
 use rmqtt::server::MqttServer;
 use rmqtt::types::{Retain, TopicFilter, TopicName};
 use rmqtt::utils::StatsMergeMode;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::BrokerLimits;
-use crate::store::Store;
+use crate::store::{RetainOp, Store};
 
 /// Errors starting the broker.
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +64,78 @@ pub struct Broker {
     /// than a device's, so a burst from many devices reaches the recorder instead of being
     /// dropped at the per-session queue limit.
     pub internal_addr: SocketAddr,
-    scx: ServerContext,
+    pub handle: BrokerHandle,
     task: JoinHandle<()>,
+    retain_writer: RetainWriter,
+}
+
+/// Messages the broker has handled since it started.
+#[derive(Debug, Default)]
+pub struct MessageCounters {
+    /// PUBLISH packets received from clients.
+    pub received: AtomicU64,
+    /// Messages delivered to subscribers.
+    pub delivered: AtomicU64,
+    /// Messages dropped (a full queue, an expired message, no route).
+    pub dropped: AtomicU64,
+}
+
+/// What the rest of the hub may ask of the running broker. Cheap to clone.
+#[derive(Clone)]
+pub struct BrokerHandle {
+    scx: ServerContext,
+    pub counters: Arc<MessageCounters>,
+}
+
+impl BrokerHandle {
+    /// Clients connected right now.
+    pub fn connections(&self) -> isize {
+        self.scx.connections.count()
+    }
+
+    /// Whether a client subscribes to `topic` with a filter free of `#`: a device listening
+    /// at exactly that depth (`home/hall/light/set`, `home/+/light/set`), not a monitor
+    /// subscribed to everything.
+    pub fn listened(&self, topic: &str) -> bool {
+        // The router lock is only written while the broker is being set up.
+        let Ok(router) = self.scx.extends.router.try_read() else {
+            return false;
+        };
+        router
+            .relations()
+            .iter()
+            .any(|e| !e.key().contains('#') && filter_matches(e.key(), topic))
+    }
+}
+
+/// MQTT topic matching for filters without `#`: equal depth, `+` matching one level.
+fn filter_matches(filter: &str, topic: &str) -> bool {
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a == "+" || a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Counts messages through rmqtt's hooks.
+struct Counting(Arc<MessageCounters>);
+
+#[async_trait]
+impl Handler for Counting {
+    async fn hook(&self, param: &Parameter, acc: Option<HookResult>) -> ReturnType {
+        let c = match param {
+            Parameter::MessagePublish(Some(_), _, _) => &self.0.received,
+            Parameter::MessageDelivered(..) => &self.0.delivered,
+            Parameter::MessageDropped(..) => &self.0.dropped,
+            _ => return (true, acc),
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+        (true, acc)
+    }
 }
 
 impl Broker {
@@ -78,11 +153,21 @@ impl Broker {
             .build()
             .await;
 
-        let retained = SqliteRetainStorage::load(store).await?;
+        let (retained, retain_writer) = SqliteRetainStorage::load(store).await?;
         *scx.extends.retain_mut().await = Box::new(retained);
         rmqtt_sys_topic::register(&scx, true, false)
             .await
             .map_err(BrokerError::Start)?;
+        let counters = Arc::new(MessageCounters::default());
+        let register = scx.extends.hook_mgr().register();
+        for t in [
+            Type::MessagePublish,
+            Type::MessageDelivered,
+            Type::MessageDropped,
+        ] {
+            register.add(t, Box::new(Counting(counters.clone()))).await;
+        }
+        register.start().await;
 
         let tcp = listener(&opts.limits, "tcp", opts.mqtt)?
             .tcp()
@@ -120,14 +205,21 @@ impl Broker {
             mqtt_addr,
             ws_addr,
             internal_addr,
-            scx,
+            handle: BrokerHandle { scx, counters },
             task,
+            retain_writer,
         })
     }
 
     /// Clients connected right now.
     pub fn connections(&self) -> isize {
-        self.scx.connections.count()
+        self.handle.connections()
+    }
+
+    /// Waits until every retained message change so far is in the database; call before
+    /// closing the store.
+    pub async fn flush_retained(&self) {
+        self.retain_writer.flush().await;
     }
 
     /// Stops accepting and drops every connection.
@@ -163,14 +255,42 @@ fn listener(
 }
 
 /// Retained messages in memory for matching (rmqtt's own trie), written through to SQLite so
-/// they survive a restart: one store for the hub instead of a second database.
+/// they survive a restart: one store for the hub instead of a second database. The writes go
+/// through a writer task, in order and many per transaction: awaiting SQLite's commit (an
+/// fsync) inside rmqtt's publish path delayed every retained publish — a light's status
+/// reply among them — by about 2 ms.
 struct SqliteRetainStorage {
     mem: DefaultRetainStorage,
-    store: Store,
+    writes: mpsc::Sender<RetainWrite>,
+}
+
+enum RetainWrite {
+    Put {
+        topic: String,
+        blob: Vec<u8>,
+        at_ms: i64,
+    },
+    Delete(String),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Changes queued before a publisher of retained messages waits for the database.
+const RETAIN_QUEUE: usize = 4096;
+
+/// Handle to the retained-message writer.
+struct RetainWriter(mpsc::Sender<RetainWrite>);
+
+impl RetainWriter {
+    async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.0.send(RetainWrite::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
 }
 
 impl SqliteRetainStorage {
-    async fn load(store: Store) -> Result<Self, BrokerError> {
+    async fn load(store: Store) -> Result<(Self, RetainWriter), BrokerError> {
         let mem = DefaultRetainStorage::new();
         for (topic, blob) in store.load_retained().await? {
             match serde_json::from_slice::<Retain>(&blob) {
@@ -186,7 +306,40 @@ impl SqliteRetainStorage {
                 Err(e) => tracing::warn!("skipping unreadable retained message on {topic}: {e}"),
             }
         }
-        Ok(SqliteRetainStorage { mem, store })
+        let (tx, rx) = mpsc::channel(RETAIN_QUEUE);
+        tokio::spawn(write_retained(store, rx));
+        Ok((
+            SqliteRetainStorage {
+                mem,
+                writes: tx.clone(),
+            },
+            RetainWriter(tx),
+        ))
+    }
+}
+
+async fn write_retained(store: Store, mut rx: mpsc::Receiver<RetainWrite>) {
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, 256).await > 0 {
+        let mut ops = Vec::with_capacity(batch.len());
+        let mut acks = Vec::new();
+        for w in batch.drain(..) {
+            match w {
+                RetainWrite::Put { topic, blob, at_ms } => {
+                    ops.push(RetainOp::Put { topic, blob, at_ms })
+                }
+                RetainWrite::Delete(topic) => ops.push(RetainOp::Delete(topic)),
+                RetainWrite::Flush(ack) => acks.push(ack),
+            }
+        }
+        if !ops.is_empty()
+            && let Err(e) = store.write_retained(&ops).await
+        {
+            tracing::error!("cannot store {} retained message changes: {e}", ops.len());
+        }
+        for a in acks {
+            let _ = a.send(());
+        }
     }
 }
 
@@ -211,19 +364,19 @@ impl RetainStorage for SqliteRetainStorage {
         retain: Retain,
         _listener_expiry: Option<Duration>,
     ) -> rmqtt::Result<()> {
-        let now = crate::now_ms();
-        if retain.publish.payload.is_empty() {
-            self.store
-                .delete_retained(topic)
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
+        let write = if retain.publish.payload.is_empty() {
+            RetainWrite::Delete(topic.to_string())
         } else {
-            let blob = serde_json::to_vec(&retain)?;
-            self.store
-                .put_retained(topic, &blob, now)
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
-        }
+            RetainWrite::Put {
+                topic: topic.to_string(),
+                blob: serde_json::to_vec(&retain)?,
+                at_ms: crate::now_ms(),
+            }
+        };
+        self.writes
+            .send(write)
+            .await
+            .map_err(|_| anyhow::anyhow!("the retained-message writer has stopped"))?;
         let expiry = message_expiry(&retain);
         self.mem.set_with_timeout(topic, retain, expiry).await
     }
@@ -254,5 +407,25 @@ impl RetainStorage for SqliteRetainStorage {
 
     fn stats_merge_mode(&self) -> StatsMergeMode {
         StatsMergeMode::Max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filter_matches;
+
+    #[test]
+    fn filters_without_hash() {
+        assert!(filter_matches("home/hall/light/set", "home/hall/light/set"));
+        assert!(filter_matches("home/+/light/set", "home/hall/light/set"));
+        assert!(!filter_matches("home/+/light", "home/hall/light/set"));
+        assert!(!filter_matches(
+            "home/hall/light/set/x",
+            "home/hall/light/set"
+        ));
+        assert!(!filter_matches(
+            "home/kitchen/light/set",
+            "home/hall/light/set"
+        ));
     }
 }

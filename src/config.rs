@@ -70,10 +70,18 @@ pub struct Config {
     pub sys_interval: Duration,
     /// Longest a reading waits before it is committed (what a power cut can lose).
     pub flush_interval: Duration,
+    /// Where the HTTP/WebSocket API and dashboard listen; `None` is off.
+    pub http: Option<SocketAddr>,
+    /// The built dashboard served at `/`, if any.
+    pub ui_dir: Option<PathBuf>,
+    /// How long a light command waits for its status reply.
+    pub command_timeout: Duration,
 }
 
 pub const DEFAULT_MQTT_LISTEN: &str = "127.0.0.1:1883";
 pub const DEFAULT_WS_LISTEN: &str = "127.0.0.1:9001";
+/// Loopback only until the API has authentication.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
 
 /// `hearthd`: the Hearth hub without a window.
 #[derive(Debug, Parser, Default)]
@@ -93,6 +101,16 @@ pub struct Args {
     /// MQTT over WebSocket listen address, or `off` [default: 127.0.0.1:9001].
     #[arg(long, value_name = "ADDR")]
     pub ws_listen: Option<String>,
+    /// HTTP/WebSocket API and dashboard listen address, or `off` [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub http_listen: Option<String>,
+    /// Folder of the built dashboard served at / [default: ui/dist when it exists].
+    #[arg(long, value_name = "DIR")]
+    pub ui_dir: Option<PathBuf>,
+    /// How long a light command waits for the light's status reply (e.g. 5s, 1500ms)
+    /// [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub command_timeout: Option<Duration>,
     /// Use an existing broker (mqtt://HOST:PORT) instead of the embedded one.
     #[arg(long, value_name = "URL")]
     pub broker: Option<String>,
@@ -152,6 +170,9 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     mqtt_listen: Option<String>,
     ws_listen: Option<String>,
+    http_listen: Option<String>,
+    ui_dir: Option<PathBuf>,
+    command_timeout: Option<String>,
     broker: Option<String>,
     demo: Option<bool>,
     demo_rooms: Option<usize>,
@@ -250,6 +271,47 @@ impl Config {
         if sys_interval == 0 {
             return Err(ConfigError("sys-interval must be at least 1 second".into()));
         }
+        let http = args
+            .http_listen
+            .or(file.http_listen)
+            .unwrap_or_else(|| DEFAULT_HTTP_LISTEN.into());
+        let http = if http == "off" {
+            None
+        } else {
+            Some(parse_addr("http-listen", &http)?)
+        };
+        if let (Some(h), BrokerMode::Embedded { mqtt, ws }) = (http, &broker)
+            && h.port() != 0
+            && (h == *mqtt || Some(h) == *ws)
+        {
+            return Err(ConfigError(format!(
+                "http-listen {h} is also an MQTT listener; give it its own port"
+            )));
+        }
+        let ui_dir = match args.ui_dir.or(file.ui_dir) {
+            Some(d) if !d.join("index.html").is_file() => {
+                return Err(ConfigError(format!(
+                    "ui-dir {} has no index.html: build the dashboard first (npm run build in ui/)",
+                    d.display()
+                )));
+            }
+            Some(d) => Some(d),
+            None => Some(PathBuf::from("ui/dist")).filter(|d| d.join("index.html").is_file()),
+        };
+        let command_timeout = match (args.command_timeout, file.command_timeout) {
+            (Some(d), _) => d,
+            (None, Some(s)) => {
+                parse_duration(&s).map_err(|e| ConfigError(format!("command-timeout: {e}")))?
+            }
+            (None, None) => Duration::from_secs(5),
+        };
+        if command_timeout < Duration::from_millis(100)
+            || command_timeout > Duration::from_secs(600)
+        {
+            return Err(ConfigError(
+                "command-timeout must be between 100ms and 10m".into(),
+            ));
+        }
         Ok(Config {
             data_dir,
             broker,
@@ -260,6 +322,9 @@ impl Config {
             limits,
             sys_interval: Duration::from_secs(sys_interval),
             flush_interval: Duration::from_secs(1),
+            http,
+            ui_dir,
+            command_timeout,
         })
     }
 
@@ -270,6 +335,7 @@ impl Config {
             data_dir: Some(data_dir.to_path_buf()),
             mqtt_listen: Some("127.0.0.1:0".into()),
             ws_listen: Some("127.0.0.1:0".into()),
+            http_listen: Some("127.0.0.1:0".into()),
             ..Args::default()
         })
         .expect("default settings are valid");

@@ -7,9 +7,12 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::api::{Api, BrokerLink, Parts};
 use crate::broker::{Broker, BrokerError, BrokerOptions};
+use crate::commands::{CommandError, Tracker};
 use crate::config::{BrokerMode, Config};
-use crate::ingest::{self, IngestOptions};
+use crate::events::Bus;
+use crate::ingest::{self, IngestOptions, Sinks};
 use crate::recorder::{Recorder, RecorderOptions};
 use crate::registry::{Registry, RegistryLimits};
 use crate::sim::{self, SimOptions, SimStats};
@@ -27,6 +30,13 @@ pub enum HubError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    #[error("cannot start the command tracker: {0}")]
+    Commands(#[from] CommandError),
+    #[error("cannot listen for HTTP on {addr}: {source}")]
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A listener the hub serves, with its real address.
@@ -50,6 +60,10 @@ pub struct Hub {
     sim_task: Option<JoinHandle<Arc<SimStats>>>,
     retention_task: JoinHandle<()>,
     retention_days: u32,
+    api: Api,
+    tracker: Tracker,
+    tracker_task: JoinHandle<()>,
+    other_tasks: Vec<JoinHandle<()>>,
 }
 
 impl Hub {
@@ -61,7 +75,16 @@ impl Hub {
             source: e,
         })?;
         let store = Store::open(&cfg.db_path()).await?;
-        let (broker, listeners, client_host, client_port, public_host, public_port) =
+        // Bound first, so a taken port fails the start before anything else runs.
+        let http_listener = match cfg.http {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| HubError::Http { addr, source })?,
+            ),
+            None => None,
+        };
+        let (broker, mut listeners, client_host, client_port, public_host, public_port) =
             match &cfg.broker {
                 BrokerMode::Embedded { mqtt, ws } => {
                     let b = Broker::start(
@@ -110,18 +133,72 @@ impl Hub {
         );
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (connected_tx, connected) = watch::channel(false);
-        let ingest_task = tokio::spawn(ingest::run(
-            IngestOptions {
-                host: client_host,
-                port: client_port,
-                client_id: format!("hearth-hub-{}", std::process::id()),
-                max_packet_bytes: cfg.limits.max_packet_bytes,
+        let ingest_opts = IngestOptions {
+            host: client_host,
+            port: client_port,
+            client_id: format!("hearth-hub-{}", std::process::id()),
+            max_packet_bytes: cfg.limits.max_packet_bytes,
+        };
+        let (client, eventloop) = ingest::client(&ingest_opts);
+        let bus = Bus::default();
+        let (tracker, tracker_task) = Tracker::start(
+            store.clone(),
+            client.clone(),
+            connected.clone(),
+            bus.clone(),
+            cfg.command_timeout,
+        )
+        .await?;
+        if let Some(l) = &http_listener {
+            listeners.push(ListenerInfo {
+                name: "http",
+                addr: l.local_addr().map_err(|source| HubError::Http {
+                    addr: cfg.http.expect("bound"),
+                    source,
+                })?,
+            });
+        }
+        let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let api = Api::new(Parts {
+            registry: registry.clone(),
+            store: store.clone(),
+            recorder_stats: recorder.shared_stats(),
+            tracker: tracker.clone(),
+            bus,
+            broker: match (&broker, &cfg.broker) {
+                (Some(b), _) => BrokerLink::Embedded(b.handle.clone()),
+                (None, BrokerMode::External { host, port }) => {
+                    BrokerLink::External(format!("mqtt://{host}:{port}"))
+                }
+                (None, BrokerMode::Embedded { .. }) => unreachable!("embedded broker started"),
             },
-            registry.clone(),
-            recorder.clone(),
+            listeners: listeners.clone(),
+            connected: connected.clone(),
+            retention_days: cfg.retention_days,
+            hub_received: received.clone(),
+        });
+        let ingest_task = tokio::spawn(ingest::run(
+            ingest_opts,
+            client,
+            eventloop,
+            Sinks {
+                registry: registry.clone(),
+                recorder: recorder.clone(),
+                tracker: tracker.clone(),
+                api: api.clone(),
+                received,
+            },
             shutdown_rx.clone(),
             connected_tx,
         ));
+        let mut other_tasks = vec![tokio::spawn(api.clone().run_stats(shutdown_rx.clone()))];
+        if let Some(l) = http_listener {
+            other_tasks.push(tokio::spawn(crate::http::serve(
+                l,
+                crate::http::app(api.clone(), cfg.ui_dir.clone(), shutdown_rx.clone()),
+                shutdown_rx.clone(),
+            )));
+        }
 
         let retention_task = tokio::spawn(retention(
             store.clone(),
@@ -153,10 +230,20 @@ impl Hub {
             sim_task,
             retention_task,
             retention_days: cfg.retention_days,
+            api,
+            tracker,
+            tracker_task,
+            other_tasks,
         })
     }
 
-    /// The listeners the embedded broker serves (none with an external broker).
+    /// The core API over this hub.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// The listeners the hub serves: the embedded broker's (none with an external broker)
+    /// and the HTTP API's.
     pub fn listeners(&self) -> &[ListenerInfo] {
         &self.listeners
     }
@@ -206,12 +293,25 @@ impl Hub {
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.ingest_task).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.retention_task).await;
+        for t in self.other_tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        self.tracker.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.tracker_task)
+            .await
+            .is_err()
+        {
+            tracing::error!("the command log did not finish writing within 10 s");
+        }
         drop(self.recorder);
         if tokio::time::timeout(Duration::from_secs(30), self.recorder_task)
             .await
             .is_err()
         {
             tracing::error!("the recorder did not finish flushing within 30 s");
+        }
+        if let Some(b) = &self.broker {
+            b.flush_retained().await;
         }
         self.store.close().await;
         if let Some(b) = self.broker {

@@ -6,14 +6,22 @@
 //! - [`recorder`]: numeric readings batched into SQLite transactions.
 //! - [`store`]: the SQLite database (sqlx), rollups, history queries, retention.
 //! - [`payload`]: what a payload says (numbers, JSON fields, temperatures).
+//! - [`commands`]: light commands and their fate (pending → confirmed, timed out, …).
+//! - [`events`]: the live events bus.
+//! - [`api`]: the core API, one façade both front ends use.
+//! - [`http`]: the HTTP + WebSocket API over it (axum), with its OpenAPI document.
 //! - [`sim`]: a simulated home of sensors and lights, for demos and tests.
 //! - [`config`]: flags, config file and defaults.
 //! - [`hub`]: all of the above started and stopped as one.
 //!
 //! The binaries `hearthd` and `hearth-sim` are thin adapters over this library.
 
+pub mod api;
 pub mod broker;
+pub mod commands;
 pub mod config;
+pub mod events;
+pub mod http;
 pub mod hub;
 pub mod ingest;
 pub mod payload;

@@ -112,6 +112,11 @@ impl Recorder {
         }
     }
 
+    /// The counters, shared: holding them does not keep the recorder running.
+    pub fn shared_stats(&self) -> Arc<RecorderStats> {
+        self.stats.clone()
+    }
+
     pub fn stats(&self) -> &RecorderStats {
         &self.stats
     }

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::commands::{Command, LightStatus};
 use crate::payload;
 
 /// Limits that keep the registry's memory bounded whatever devices publish.
@@ -30,7 +32,7 @@ impl Default for RegistryLimits {
 }
 
 /// What the registry knows about one topic.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TopicInfo {
     pub topic: String,
@@ -47,7 +49,7 @@ pub struct TopicInfo {
 }
 
 /// Kinds of device the hub recognises.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum DeviceKind {
     Temperature,
@@ -56,7 +58,7 @@ pub enum DeviceKind {
 }
 
 /// A device derived from its topics.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     /// `<room>/<thing>`, unique.
@@ -66,17 +68,23 @@ pub struct Device {
     pub kind: DeviceKind,
     /// Where the device publishes its readings or its status.
     pub state_topic: String,
-    /// Where commands go (lights): `…/set` when that sibling exists, else the state topic.
+    /// Where commands go (lights), by the light's convention.
     pub command_topic: Option<String>,
+    /// The light's command convention (`same-topic`, `set-topic`).
+    pub convention: Option<String>,
     pub last_seen_ms: i64,
     /// The last payload on the state topic, as text.
     pub last_payload: String,
     /// For a temperature sensor, its last temperature.
     pub temperature: Option<f64>,
+    /// For a light, its state as last reported.
+    pub light: Option<LightStatus>,
+    /// For a light, the latest command and its fate.
+    pub last_command: Option<Command>,
 }
 
 /// A room and its devices, ordered by name.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Room {
     pub room: String,
@@ -108,6 +116,7 @@ impl Registry {
     }
 
     /// Records one message. `fields` are the payload's numeric values, already parsed.
+    /// Returns the device whose state topic this is, if any.
     pub fn observe(
         &self,
         topic: &str,
@@ -116,7 +125,7 @@ impl Registry {
         retained: bool,
         now_ms: i64,
         fields: &[(String, f64)],
-    ) {
+    ) -> Option<DeviceRef> {
         let cut = payload_bytes.len().min(self.limits.max_payload_bytes);
         // Borrowed when the bytes are valid UTF-8: an update copies into the buffer the topic
         // already has instead of allocating per message.
@@ -136,28 +145,58 @@ impl Registry {
             if temperature.is_some() {
                 e.temperature = temperature;
             }
-            return;
-        }
-        if map.len() >= self.limits.max_topics {
-            evict_oldest(&mut map, self.limits.max_topics / 10 + 1);
-        }
-        map.insert(
-            topic.to_string(),
-            Entry {
-                info: TopicInfo {
-                    topic: topic.to_string(),
-                    first_seen_ms: now_ms,
-                    last_seen_ms: now_ms,
-                    messages: 1,
-                    qos,
-                    retained,
-                    last_payload: text.into_owned(),
-                    payload_bytes: payload_bytes.len(),
-                    truncated,
+        } else {
+            if map.len() >= self.limits.max_topics {
+                evict_oldest(&mut map, self.limits.max_topics / 10 + 1);
+            }
+            map.insert(
+                topic.to_string(),
+                Entry {
+                    info: TopicInfo {
+                        topic: topic.to_string(),
+                        first_seen_ms: now_ms,
+                        last_seen_ms: now_ms,
+                        messages: 1,
+                        qos,
+                        retained,
+                        last_payload: text.into_owned(),
+                        payload_bytes: payload_bytes.len(),
+                        truncated,
+                    },
+                    temperature,
                 },
-                temperature,
-            },
-        );
+            );
+        }
+        let (room, thing, is_set) = parse_home_topic(topic)?;
+        if is_set {
+            return None;
+        }
+        let has_temperature = map.get(topic).is_some_and(|e| e.temperature.is_some());
+        let has_set = map.contains_key(&format!("{topic}/set"));
+        Some(DeviceRef {
+            id: format!("{room}/{thing}"),
+            kind: infer_kind(thing, has_temperature, has_set),
+        })
+    }
+
+    /// Whether a message was seen on `topic`.
+    pub fn seen(&self, topic: &str) -> bool {
+        self.inner
+            .lock()
+            .expect("registry lock poisoned")
+            .contains_key(topic)
+    }
+
+    /// One device by id (`<room>/<thing>`).
+    pub fn device(&self, id: &str) -> Option<Device> {
+        let (room, thing) = id.split_once('/')?;
+        if room.is_empty() || thing.is_empty() || thing.contains('/') {
+            return None;
+        }
+        let topic = format!("home/{id}");
+        let map = self.inner.lock().expect("registry lock poisoned");
+        let e = map.get(&topic)?;
+        Some(make_device(&map, &topic, room, thing, e))
     }
 
     /// Number of topics known.
@@ -186,48 +225,55 @@ impl Registry {
     /// Devices grouped by room, rooms and devices sorted by name.
     pub fn rooms(&self) -> Vec<Room> {
         let map = self.inner.lock().expect("registry lock poisoned");
-        let mut devices: BTreeMap<(String, String), Device> = BTreeMap::new();
+        let mut devices: BTreeMap<(&str, &str), Device> = BTreeMap::new();
         for (topic, e) in map.iter() {
-            let Some((room, thing, is_set)) = parse_home_topic(topic) else {
+            let Some((room, thing, false)) = parse_home_topic(topic) else {
                 continue;
             };
-            if is_set {
-                continue;
-            }
-            let set_topic = format!("{topic}/set");
-            let has_set = map.contains_key(&set_topic);
-            let kind = infer_kind(thing, e.temperature.is_some(), has_set);
-            devices.insert(
-                (room.to_string(), thing.to_string()),
-                Device {
-                    id: format!("{room}/{thing}"),
-                    room: room.to_string(),
-                    name: thing.to_string(),
-                    kind,
-                    state_topic: topic.clone(),
-                    command_topic: match kind {
-                        DeviceKind::Light if has_set => Some(set_topic),
-                        DeviceKind::Light => Some(topic.clone()),
-                        _ => None,
-                    },
-                    last_seen_ms: e.info.last_seen_ms,
-                    last_payload: e.info.last_payload.clone(),
-                    temperature: e.temperature,
-                },
-            );
+            devices.insert((room, thing), make_device(&map, topic, room, thing, e));
         }
-        drop(map);
         let mut rooms: Vec<Room> = Vec::new();
         for ((room, _), d) in devices {
             match rooms.last_mut() {
                 Some(r) if r.room == room => r.devices.push(d),
                 _ => rooms.push(Room {
-                    room,
+                    room: room.to_string(),
                     devices: vec![d],
                 }),
             }
         }
         rooms
+    }
+}
+
+/// A device a message belonged to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRef {
+    pub id: String,
+    pub kind: DeviceKind,
+}
+
+fn make_device(
+    map: &HashMap<String, Entry>,
+    topic: &str,
+    room: &str,
+    thing: &str,
+    e: &Entry,
+) -> Device {
+    let has_set = map.contains_key(&format!("{topic}/set"));
+    Device {
+        id: format!("{room}/{thing}"),
+        room: room.to_string(),
+        name: thing.to_string(),
+        kind: infer_kind(thing, e.temperature.is_some(), has_set),
+        state_topic: topic.to_string(),
+        command_topic: None,
+        convention: None,
+        last_seen_ms: e.info.last_seen_ms,
+        last_payload: e.info.last_payload.clone(),
+        temperature: e.temperature,
+        light: None,
+        last_command: None,
     }
 }
 
@@ -320,11 +366,10 @@ mod tests {
                 ("sensor", DeviceKind::Temperature),
             ]
         );
-        assert_eq!(
-            hall[0].command_topic.as_deref(),
-            Some("home/hall/ceiling/set")
-        );
-        assert_eq!(hall[2].command_topic.as_deref(), Some("home/hall/lamp"));
+        assert_eq!(r.device("hall/ceiling").as_ref(), Some(&hall[0]));
+        assert_eq!(r.device("hall/ceiling/set"), None);
+        assert_eq!(r.device("nowhere/lamp"), None);
+        assert!(r.seen("home/hall/ceiling/set"));
         assert_eq!(hall[3].temperature, Some(3.0));
         assert_eq!(rooms[1].devices[0].temperature, Some(19.0));
         assert_eq!(rooms[2].devices[0].kind, DeviceKind::Light);

@@ -131,6 +131,10 @@ async fn run_room(
         opts.port,
     );
     mo.set_keep_alive(Duration::from_secs(30));
+    // A light replies at once, as one small packet: no Nagle delay.
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    mo.set_network_options(net);
     let (client, mut eventloop) = AsyncClient::new(mo, 64);
     let mut light_on = false;
     let mut temp = base;
@@ -182,6 +186,12 @@ async fn run_room(
                     stats.commands.fetch_add(1, Ordering::Relaxed);
                     light_on = on;
                     if opts.drop_replies > 0.0 && rand::rng().random_bool(opts.drop_replies.min(1.0)) {
+                        continue;
+                    }
+                    if opts.reply_delay.is_zero() {
+                        // Not through a zero sleep: tokio's timer would round it up to the
+                        // next millisecond tick.
+                        let _ = reply_tx.try_send(on);
                         continue;
                     }
                     let tx = reply_tx.clone();

@@ -229,6 +229,19 @@ fn bad_flags_and_files_exit_with_2() {
             vec!["--config", "/nonexistent.toml"],
             "cannot read config file",
         ),
+        (
+            vec!["--data-dir", d, "--http-listen", "everywhere"],
+            "http-listen 'everywhere'",
+        ),
+        (
+            vec!["--data-dir", d, "--command-timeout", "soon"],
+            "not a duration",
+        ),
+        (
+            vec!["--data-dir", d, "--command-timeout", "1ms"],
+            "command-timeout must be between",
+        ),
+        (vec!["--data-dir", d, "--ui-dir", d], "has no index.html"),
         (vec!["--config", bad_toml.to_str().unwrap()], "invalid type"),
         (
             vec!["--config", unknown.to_str().unwrap()],
@@ -267,10 +280,29 @@ async fn busy_port_fails_cleanly() {
             &addr,
             "--ws-listen",
             "off",
+            "--http-listen",
+            "off",
         ],
     );
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot listen on"), "{err}");
+    // The HTTP port too.
+    let http = hub.http.unwrap().to_string();
+    let (code, err) = run(
+        env!("CARGO_BIN_EXE_hearthd"),
+        &[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--mqtt-listen",
+            "127.0.0.1:0",
+            "--ws-listen",
+            "off",
+            "--http-listen",
+            &http,
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot listen for HTTP on"), "{err}");
 }
 
 /// Subscribes a raw client to `filter` and returns it.

@@ -48,6 +48,8 @@ impl Broker {
                 "127.0.0.1:0",
                 "--ws-listen",
                 "off",
+                "--http-listen",
+                "off",
                 "--log",
                 "error",
             ])

@@ -105,7 +105,7 @@ async fn run(cfg: Config) -> ExitCode {
     };
     // Ready means recording: with the embedded broker, wait for the hub's own subscription
     // so nothing published after the listener lines appear can go unrecorded.
-    if !hub.listeners().is_empty() && !hub.wait_connected(Duration::from_secs(10)).await {
+    if hub.broker_connections().is_some() && !hub.wait_connected(Duration::from_secs(10)).await {
         tracing::warn!("the hub's client has not subscribed yet; recording starts when it does");
     }
     {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod api;
 pub mod raw;
 
 use std::io::{BufRead, BufReader};
@@ -43,6 +44,8 @@ pub struct HubProcess {
     child: Option<Child>,
     pub mqtt: SocketAddr,
     pub ws: Option<SocketAddr>,
+    /// The HTTP API (on an ephemeral port unless the test passed `--http-listen`).
+    pub http: Option<SocketAddr>,
     pub data_dir: PathBuf,
     args: Vec<String>,
     /// Lines hearthd printed after its listener lines.
@@ -72,6 +75,9 @@ impl HubProcess {
             "--log".into(),
             "warn".into(),
         ];
+        if !extra.contains(&"--http-listen") {
+            args.extend(["--http-listen".into(), "127.0.0.1:0".into()]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearthd"))
             .args(&args)
@@ -91,6 +97,7 @@ impl HubProcess {
         });
         let mut mqtt = None;
         let mut ws = None;
+        let mut http = None;
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -105,6 +112,8 @@ impl HubProcess {
                 mqtt = Some(a.parse().expect("mqtt addr"));
             } else if let Some(a) = line.strip_prefix("ws listening on ") {
                 ws = Some(a.parse().expect("ws addr"));
+            } else if let Some(a) = line.strip_prefix("http listening on ") {
+                http = Some(a.parse().expect("http addr"));
             } else if line.starts_with("data folder ") {
                 break;
             }
@@ -113,6 +122,7 @@ impl HubProcess {
             child: Some(child),
             mqtt: mqtt.expect("hearthd printed no mqtt listener"),
             ws,
+            http,
             data_dir: dir.to_path_buf(),
             args: extra.iter().map(|s| s.to_string()).collect(),
             stdout: rx,

@@ -1,0 +1,539 @@
+//! The HTTP + WebSocket API of a real `hearthd`: every error status with its JSON body, the
+//! OpenAPI document against the endpoints, events in order, slow and stuck WebSocket
+//! clients; and, in-process against Mosquitto, a command the broker refuses.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::api::{Events, get, post, switch, wait_light};
+use common::{HubProcess, Mosquitto, mosquitto_pub, mosquitto_pub_lines, open_db, within};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["code"], want_code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        2,
+        "only code and message: {body}"
+    );
+}
+
+async fn raw(
+    http: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: Vec<u8>,
+    ct: Option<&str>,
+) -> (u16, Value) {
+    let mut req =
+        reqwest::Client::new().request(method.parse().unwrap(), format!("http://{http}{path}"));
+    if let Some(ct) = ct {
+        req = req.header("content-type", ct);
+    }
+    let r = req.body(body).send().await.expect("request");
+    let st = r.status().as_u16();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Every error the API gives is `{code, message}` with the right status, and a failure
+/// inside the hub says nothing of its internals.
+#[tokio::test]
+async fn errors_have_status_and_json_body() {
+    let hub = HubProcess::start(&[]);
+    let http = hub.http.unwrap();
+    mosquitto_pub(
+        hub.port(),
+        &["-t", "home/den/light", "-m", "OFF", "-q", "1"],
+    );
+    mosquitto_pub(
+        hub.port(),
+        &["-t", "home/den/temperature", "-m", "20.5", "-q", "1"],
+    );
+    wait_light(http, "den/light").await;
+
+    let (s, b) = get(http, "/api/devices/nowhere/lamp").await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = post(
+        http,
+        "/api/devices/nowhere/lamp/switch",
+        &json!({"state": "ON"}),
+    )
+    .await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = get(http, "/api/commands/999999").await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = get(http, "/api/history?topic=home/none").await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = get(http, "/api/no/such/thing").await;
+    assert_error(s, &b, 404, "no_route");
+
+    let sw = "/api/devices/den/light/switch";
+    let (s, b) = raw(
+        http,
+        "POST",
+        sw,
+        b"{\"state\": ".to_vec(),
+        Some("application/json"),
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_json");
+    let (s, b) = raw(
+        http,
+        "POST",
+        sw,
+        b"[1,2]".to_vec(),
+        Some("application/json"),
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_json");
+    let (s, b) = raw(
+        http,
+        "POST",
+        sw,
+        b"{\"state\":\"ON\",\"x\":1}".to_vec(),
+        Some("application/json"),
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_json");
+    let (s, b) = post(http, sw, &json!({"state": "BRIGHT"})).await;
+    assert_error(s, &b, 400, "bad_state");
+    let (s, b) = raw(
+        http,
+        "POST",
+        sw,
+        b"{\"state\":\"ON\"}".to_vec(),
+        Some("text/plain"),
+    )
+    .await;
+    assert_error(s, &b, 415, "unsupported_media_type");
+    let big = format!("{{\"state\":\"{}\"}}", "O".repeat(100_000));
+    let (s, b) = raw(http, "POST", sw, big.into_bytes(), Some("application/json")).await;
+    assert_error(s, &b, 413, "payload_too_large");
+    let (s, b) = post(
+        http,
+        "/api/devices/den/temperature/switch",
+        &json!({"state": "ON"}),
+    )
+    .await;
+    assert_error(s, &b, 400, "not_a_light");
+
+    let (s, b) = get(
+        http,
+        "/api/history?topic=home/den/temperature&from=100&to=50",
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_range");
+    let (s, b) = get(http, "/api/history?topic=home/den/temperature&points=0").await;
+    assert_error(s, &b, 400, "bad_range");
+    let (s, b) = get(
+        http,
+        "/api/history?topic=home/den/temperature&from=yesterday",
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_query");
+    let (s, b) = get(http, "/api/history").await;
+    assert_error(s, &b, 400, "bad_query");
+    let (s, b) = get(http, "/api/commands/twelve").await;
+    assert_error(s, &b, 400, "bad_path");
+    let (s, b) = get(http, "/api/devices/den/light/commands?limit=0").await;
+    assert_error(s, &b, 400, "bad_query");
+    let (s, b) = get(http, "/api/events").await;
+    assert_error(s, &b, 400, "websocket_required");
+    let (s, b) = get(http, "/api/events?types=gossip").await;
+    assert_error(s, &b, 400, "bad_query");
+
+    let (s, b) = raw(http, "DELETE", "/api/devices", vec![], None).await;
+    assert_error(s, &b, 405, "method_not_allowed");
+    let (s, b) = raw(http, "GET", sw, vec![], None).await;
+    assert_error(s, &b, 405, "method_not_allowed");
+    let (s, b) = raw(http, "PUT", "/api/broker", vec![], None).await;
+    assert_error(s, &b, 405, "method_not_allowed");
+
+    // No dashboard is built for this hub: `/` says so rather than serving nothing.
+    let (s, b) = get(http, "/").await;
+    assert_error(s, &b, 404, "no_dashboard");
+
+    // A page from another site may not open the events stream.
+    let req = tokio_tungstenite::tungstenite::http::Request::builder()
+        .uri(format!("ws://{http}/api/events"))
+        .header("Host", http.to_string())
+        .header("Origin", "https://evil.example")
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "websocket")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .body(())
+        .unwrap();
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 403),
+        other => panic!("cross-origin events stream not refused: {other:?}"),
+    }
+
+    // An internal failure (the log's table gone from under the hub) is a 500 that reveals
+    // nothing; the hub goes on serving.
+    let db = open_db(&hub.db_path()).await;
+    sqlx::query("DROP TABLE commands")
+        .execute(&db)
+        .await
+        .unwrap();
+    let (s, b) = get(http, "/api/devices/den/light/commands").await;
+    assert_error(s, &b, 500, "internal");
+    let m = b["message"].as_str().unwrap();
+    assert!(
+        !m.contains("commands") && !m.contains("table") && !m.contains("sql"),
+        "{m}"
+    );
+    let (s, _) = get(http, "/api/devices").await;
+    assert_eq!(s, 200);
+}
+
+/// Every documented operation exists and answers, every `$ref` resolves, and the document
+/// parses as OpenAPI 3.1.
+#[tokio::test]
+async fn openapi_document_is_valid_and_complete() {
+    let hub = HubProcess::start(&[]);
+    let http = hub.http.unwrap();
+    mosquitto_pub(
+        hub.port(),
+        &["-t", "home/den/light", "-m", "OFF", "-q", "1"],
+    );
+    mosquitto_pub(
+        hub.port(),
+        &["-t", "home/den/temperature", "-m", "20", "-q", "1"],
+    );
+    wait_light(http, "den/light").await;
+    let cmd = switch(http, "den/light", "ON").await;
+
+    let text = reqwest::get(format!("http://{http}/api/openapi.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let spec = oas3::from_json(&text).expect("a valid OpenAPI 3.1 document");
+    assert!(spec.openapi.starts_with("3.1"), "{}", spec.openapi);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+
+    // Every $ref points at a schema the document defines.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in &all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .expect("local schema ref");
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "unresolved {r}"
+        );
+    }
+    for name in [
+        "Event",
+        "Command",
+        "Device",
+        "Room",
+        "ApiError",
+        "BrokerStatus",
+        "SeriesHistory",
+        "TopicNode",
+    ] {
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "schema {name} missing"
+        );
+    }
+
+    // The documented operations are exactly the API's, and each one answers.
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
+            ops.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "GET /api/devices",
+        "GET /api/devices/{room}/{name}",
+        "POST /api/devices/{room}/{name}/switch",
+        "GET /api/devices/{room}/{name}/commands",
+        "GET /api/commands/{id}",
+        "GET /api/topics",
+        "GET /api/history",
+        "GET /api/broker",
+        "GET /api/events",
+        "GET /api/openapi.json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(ops, expected);
+    let id = cmd["id"].as_i64().unwrap();
+    for op in &ops {
+        let (method, path) = op.split_once(' ').unwrap();
+        let path = path
+            .replace("{room}", "den")
+            .replace("{name}", "light")
+            .replace("{id}", &id.to_string())
+            .replace("/api/history", "/api/history?topic=home/den/temperature");
+        let (status, body) = match method {
+            "POST" => post(http, &path, &json!({"state": "OFF"})).await,
+            _ => get(http, &path).await,
+        };
+        let documented =
+            doc["paths"][op.split_once(' ').unwrap().1][method.to_lowercase()]["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>();
+        // The events endpoint answers a plain GET with its documented 400.
+        assert!(
+            documented.contains(&status.to_string()),
+            "{op} answered {status} (documented: {documented:?}): {body}"
+        );
+        assert_ne!(body["code"], "no_route", "{op}");
+    }
+}
+
+/// Events arrive in the order they happened: readings of one topic in publish order, and
+/// each command's pending before its outcome; the broker's stats come every second.
+#[tokio::test]
+async fn events_arrive_in_order() {
+    let hub = HubProcess::start(&[]);
+    let http = hub.http.unwrap();
+    mosquitto_pub(
+        hub.port(),
+        &["-t", "home/den/light", "-m", "OFF", "-q", "1"],
+    );
+    let _light = common::api::light(
+        hub.mqtt,
+        "den-light",
+        "home/den/light",
+        "home/den/light/set",
+        "OFF",
+        |c| Some(c.to_string()),
+    )
+    .await;
+    wait_light(http, "den/light").await;
+    let mut ev = Events::open(http, None).await;
+    let lines: Vec<String> = (0..200).map(|i| i.to_string()).collect();
+    let port = hub.port();
+    tokio::task::spawn_blocking(move || mosquitto_pub_lines(port, "lab/counter", &lines))
+        .await
+        .unwrap();
+    let mut values = Vec::new();
+    let mut kinds = BTreeSet::new();
+    while values.len() < 200 {
+        let e = ev.next(10).await.expect("events keep coming");
+        kinds.insert(e["type"].as_str().unwrap().to_string());
+        if e["type"] == "reading" && e["topic"] == "lab/counter" {
+            values.push(e["value"].as_f64().unwrap() as i64);
+        }
+    }
+    assert_eq!(values, (0..200).collect::<Vec<_>>());
+
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let cmd = switch(http, "den/light", if i % 2 == 0 { "ON" } else { "OFF" }).await;
+        ids.push(cmd["id"].as_i64().unwrap());
+        let fate = ev.command_fate(*ids.last().unwrap(), 5).await;
+        let o: Vec<&str> = fate
+            .iter()
+            .map(|e| e["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(o, ["pending", "confirmed"]);
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    let stats = ev
+        .until(3, "broker_stats", |e| e["type"] == "broker_stats")
+        .await;
+    assert!(stats["clients"].as_i64().unwrap() >= 2, "{stats}");
+    assert!(stats["messagesInTotal"].as_u64().unwrap() >= 200, "{stats}");
+    assert!(
+        stats["listeners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["name"] == "http")
+    );
+}
+
+/// A client that reads too slowly is sent a close frame (1008) and dropped; one that stops
+/// reading altogether is dropped; neither holds back the hub or another client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_stuck_event_clients_are_dropped() {
+    let hub = HubProcess::start(&[]);
+    let http = hub.http.unwrap();
+    let mut good = Events::open(http, Some("reading")).await;
+    let mut slow = Events::open(http, Some("device_updated")).await;
+    let stuck = Events::open(http, Some("device_updated")).await;
+
+    // Far more device updates (each carrying its ~500-byte payload) than the hub buffers per
+    // client plus what the sockets' buffers hold.
+    let n = 60_000;
+    let port = hub.port();
+    let flood = tokio::task::spawn_blocking(move || {
+        let lines: Vec<String> = (0..n)
+            .map(|i| format!("{{\"temperature\":{i},\"pad\":\"{}\"}}", "x".repeat(450)))
+            .collect();
+        mosquitto_pub_lines(port, "home/lab/sensor", &lines);
+    });
+    let reader = tokio::spawn(async move {
+        let mut got = 0;
+        while got < n {
+            match good.next(30).await {
+                Some(e) if e["topic"] == "home/lab/sensor" => got += 1,
+                Some(_) => {}
+                None => break,
+            }
+        }
+        got
+    });
+    within(180, "the flood", flood).await.unwrap();
+    assert_eq!(within(120, "the good client", reader).await.unwrap(), n);
+
+    // The slow client reads only now: it gets what was already on its way, then a close
+    // frame saying why.
+    let closed = within(60, "the slow client is closed", async {
+        loop {
+            match slow.next_message(30).await {
+                Some(Message::Close(f)) => break f,
+                None => break None,
+                Some(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("a close frame with a reason");
+    assert_eq!(closed.code, CloseCode::Policy);
+    assert!(!closed.reason.is_empty());
+
+    // The stuck client never reads: the hub drops it (the good one is closed by now too).
+    common::eventually(30, "the stuck client dropped", || async {
+        let (_, b) = get(http, "/api/broker").await;
+        (b["eventListeners"] == 0).then_some(())
+    })
+    .await;
+    drop(stuck);
+}
+
+/// A command the broker refuses (an ACL on an external Mosquitto: PUBACK 0x87) fails at
+/// once with the broker's reason, through the core API in-process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_command_fails() {
+    use hearth::commands::Outcome;
+    use hearth::config::{BrokerMode, Config};
+    let dir = tempfile::tempdir().unwrap();
+    let acl = dir.path().join("acl");
+    // Anonymous clients (the hub) may read everything and write statuses only; the device
+    // ("dev") may write anything.
+    std::fs::write(
+        &acl,
+        "topic read #\ntopic write home/+/light\nuser dev\ntopic readwrite #\n",
+    )
+    .unwrap();
+    let mosq = Mosquitto::start_with(&format!("acl_file {}", acl.display()));
+    let mut cfg = Config::ephemeral(dir.path());
+    cfg.broker = BrokerMode::External {
+        host: "127.0.0.1".into(),
+        port: mosq.port,
+    };
+    cfg.http = None;
+    let hub = within(30, "hub start", hearth::hub::Hub::start(cfg))
+        .await
+        .unwrap();
+    assert!(hub.wait_connected(Duration::from_secs(20)).await);
+    let api = hub.api().clone();
+    for t in ["home/den/light", "home/den/light/set"] {
+        mosquitto_pub(mosq.port, &["-u", "dev", "-t", t, "-m", "OFF", "-q", "1"]);
+    }
+    common::eventually(10, "den light seen", || {
+        let api = api.clone();
+        async move {
+            api.device("den/light")
+                .ok()
+                .filter(|d| d.convention.as_deref() == Some("set-topic"))
+        }
+    })
+    .await;
+    let mut rx = api.subscribe();
+    let cmd = api.switch_light("den/light", true).unwrap();
+    assert_eq!(cmd.outcome, Outcome::Pending);
+    let done = within(5, "the refusal", async {
+        loop {
+            if let hearth::events::Event::CommandUpdated(c) = &*rx.recv().await.unwrap()
+                && c.id == cmd.id
+                && c.outcome != Outcome::Pending
+            {
+                break c.clone();
+            }
+        }
+    })
+    .await;
+    assert_eq!(done.outcome, Outcome::Failed, "{done:?}");
+    assert!(done.detail.as_deref().unwrap().contains("0x87"), "{done:?}");
+    assert_eq!(api.broker_status().mode, "external");
+    hub.shutdown().await;
+}
+
+/// With a built dashboard, `/` serves it, a client-side route gets the page itself, assets
+/// come with their types, and `/api` stays the API.
+#[tokio::test]
+async fn the_built_dashboard_is_served_at_the_root() {
+    let ui = tempfile::tempdir().unwrap();
+    std::fs::write(
+        ui.path().join("index.html"),
+        "<!doctype html><title>Hearth</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(ui.path().join("assets")).unwrap();
+    std::fs::write(ui.path().join("assets/app.js"), "console.log(1)").unwrap();
+    let hub = HubProcess::start(&["--ui-dir", ui.path().to_str().unwrap()]);
+    let http = hub.http.unwrap();
+    for path in ["/", "/devices/livingroom/light"] {
+        let r = reqwest::get(format!("http://{http}{path}")).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        assert!(
+            r.text().await.unwrap().contains("<title>Hearth</title>"),
+            "{path}"
+        );
+    }
+    let r = reqwest::get(format!("http://{http}/assets/app.js"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    let (s, b) = get(http, "/api/nothing").await;
+    assert_error(s, &b, 404, "no_route");
+    let (s, _) = get(http, "/api/devices").await;
+    assert_eq!(s, 200);
+}
