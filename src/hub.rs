@@ -16,7 +16,7 @@ use crate::ingest::{self, IngestOptions, Sinks};
 use crate::recorder::{Recorder, RecorderOptions};
 use crate::registry::{Registry, RegistryLimits};
 use crate::sim::{self, SimOptions, SimStats};
-use crate::store::{History, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Errors starting the hub.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,6 @@ pub struct Hub {
     connected: watch::Receiver<bool>,
     sim_task: Option<JoinHandle<Arc<SimStats>>>,
     retention_task: JoinHandle<()>,
-    retention_days: u32,
     api: Api,
     tracker: Tracker,
     tracker_task: JoinHandle<()>,
@@ -229,7 +228,6 @@ impl Hub {
             connected,
             sim_task,
             retention_task,
-            retention_days: cfg.retention_days,
             api,
             tracker,
             tracker_task,
@@ -268,20 +266,6 @@ impl Hub {
 
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
-    }
-
-    /// History of the series (topic, field) over `[from, to)` Unix seconds.
-    pub async fn history(
-        &self,
-        topic: &str,
-        field: &str,
-        from: i64,
-        to: i64,
-        max_points: usize,
-    ) -> Result<Option<History>, StoreError> {
-        self.store
-            .history_of(topic, field, from, to, max_points, self.retention_days)
-            .await
     }
 
     /// Stops the simulator and the hub's client, commits pending readings, closes the

@@ -143,10 +143,11 @@ async fn external_broker_mode_records_from_mosquitto() {
     assert_eq!(hub.store.count_readings(id).await.unwrap(), 3);
     let now = hearth::now_ms() / 1000;
     let h = hub
+        .api()
         .history("home/attic/temperature", "", now - 3600, now + 60, 100)
         .await
         .unwrap()
-        .unwrap();
+        .history;
     assert_eq!(
         h.min.iter().flatten().cloned().fold(f64::MAX, f64::min),
         20.5
