@@ -1,0 +1,255 @@
+// End to end in Debian's Chromium (playwright-core; its own browser download cannot work
+// here): real `hearthd` processes serving the built page, simulated devices, clicks, and a
+// screenshot of every page under target/screenshots/.
+//
+// HEARTHD and HEARTH_SIM name the binaries (default: target/debug/ of this repository);
+// CHROMIUM the browser (default /usr/bin/chromium). Run `npm run build` first.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const dist = fileURLToPath(new URL('../dist', import.meta.url));
+const hearthd = process.env.HEARTHD ?? join(repo, 'target/debug/hearthd');
+const simBin = process.env.HEARTH_SIM ?? join(repo, 'target/debug/hearth-sim');
+const shots = join(repo, 'target/screenshots');
+mkdirSync(shots, { recursive: true });
+
+const children = [];
+const dirs = [];
+function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+
+/** Starts hearthd on free loopback ports; resolves with its addresses once it is recording. */
+function startHub(extra) {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-e2e-'));
+  dirs.push(dir);
+  const args = ['--data-dir', dir, '--mqtt-listen', '127.0.0.1:0', '--ws-listen', 'off',
+    '--http-listen', '127.0.0.1:0', '--ui-dir', dist, '--log', 'warn', ...extra];
+  const proc = spawn(hearthd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(proc);
+  return new Promise((resolve, reject) => {
+    const found = { proc };
+    const timer = setTimeout(() => reject(new Error('hearthd did not start within 30 s')), 30_000);
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const m = line.match(/^(mqtt|http) listening on (.+)$/);
+      if (m) found[m[1]] = m[2];
+      if (line.startsWith('data folder')) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`hearthd exited with ${code}`)));
+  });
+}
+
+function startSim(mqtt, extra) {
+  const proc = spawn(simBin, ['--broker', `mqtt://${mqtt}`, '--interval', '2s', ...extra], { stdio: 'ignore' });
+  children.push(proc);
+  return proc;
+}
+
+let failures = 0;
+async function check(name, fn) {
+  const t = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}: ${e.stack ?? e}`);
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function noHorizontalScroll(page) {
+  const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert(sw <= cw, `horizontal scroll: content ${sw} px in a ${cw} px viewport`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+try {
+  const demo = await startHub(['--demo', '--demo-rooms', '3']);
+  const base = `http://${demo.http}`;
+  const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => {
+    failures++;
+    console.log(`FAIL page error: ${e.message}`);
+  });
+
+  await check('devices appear grouped by room', async () => {
+    await page.goto(base + '/#/devices');
+    await page.locator('[data-device="bedroom/temperature"]').waitFor({ timeout: 15_000 });
+    const rooms = await page.locator('section.room h2').allTextContents();
+    assert(JSON.stringify(rooms) === JSON.stringify(['bedroom', 'kitchen', 'livingroom']), `rooms: ${rooms}`);
+    for (const room of ['bedroom', 'kitchen', 'livingroom']) {
+      const ids = await page.locator(`section.room[aria-label="${room}"] [data-device]`).evaluateAll((els) => els.map((e) => e.dataset.device));
+      assert(ids.length === 2 && ids.every((i) => i.startsWith(room + '/')), `${room}: ${ids}`);
+    }
+    const value = await page.locator('[data-device="livingroom/temperature"] .value').textContent();
+    assert(/°C$/.test(value ?? ''), `temperature shown as ${value}`);
+    await page.locator('[data-device="livingroom/temperature"] .spark canvas').waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(shots, 'devices.png'), fullPage: true });
+  });
+
+  await check('switching a light shows pending, then confirmed with a latency, and the light switches', async () => {
+    const card = () => page.locator('[data-device="kitchen/light"]');
+    const before = await card().locator('.switch').getAttribute('aria-checked');
+    await page.evaluate(() => {
+      window.__seen = [];
+      new MutationObserver(() => {
+        const f = document.querySelector('[data-device="kitchen/light"] .fate');
+        const o = f?.getAttribute('data-outcome');
+        if (o && window.__seen.at(-1) !== o) window.__seen.push(o);
+      }).observe(document.getElementById('app'), { subtree: true, childList: true, attributes: true });
+    });
+    await card().locator('.switch').click();
+    await page.locator('[data-device="kitchen/light"] .fate[data-outcome="confirmed"]').waitFor({ timeout: 10_000 });
+    const seen = await page.evaluate(() => window.__seen);
+    assert(seen.includes('pending') && seen.at(-1) === 'confirmed' && seen.indexOf('pending') < seen.lastIndexOf('confirmed'), `outcomes seen: ${seen}`);
+    const text = await card().locator('.fate').textContent();
+    assert(/confirmed in [\d.]+ ms/.test(text ?? ''), `fate text: ${text}`);
+    const after = await card().locator('.switch').getAttribute('aria-checked');
+    assert(after !== before, `switch still ${after}`);
+    const state = await card().locator('.state').textContent();
+    assert(state === (after === 'true' ? 'ON' : 'OFF'), `state ${state}, switch ${after}`);
+    await page.screenshot({ path: join(shots, 'devices-light-confirmed.png'), fullPage: true });
+  });
+
+  await check('a temperature chart has points for the last hour', async () => {
+    await page.goto(base + '/#/device/livingroom/temperature');
+    await page.locator('.chart canvas').waitFor({ timeout: 10_000 });
+    const note = await page.locator('p.muted.small').textContent();
+    const points = Number((note ?? '').match(/^(\d+) points/)?.[1]);
+    assert(points > 0, `chart note: ${note}`);
+    await page.screenshot({ path: join(shots, 'device-temperature.png'), fullPage: true });
+  });
+
+  await check("a light's page shows its command log", async () => {
+    await page.goto(base + '/#/device/kitchen/light');
+    await page.locator('table.log tbody tr').first().waitFor({ timeout: 10_000 });
+    const first = await page.locator('table.log tbody tr').first().getAttribute('data-outcome');
+    assert(first === 'confirmed', `latest log entry ${first}`);
+    await page.screenshot({ path: join(shots, 'device-light.png'), fullPage: true });
+  });
+
+  await check('topics page lists the raw tree with payloads and a working filter', async () => {
+    await page.goto(base + '/#/topics');
+    await page.locator('.topic-name').first().waitFor({ timeout: 10_000 });
+    const text = await page.locator('main').textContent();
+    assert(text.includes('climate') && text.includes('"humidity"'), 'tree or pretty JSON missing');
+    await page.screenshot({ path: join(shots, 'topics.png'), fullPage: true });
+    await page.fill('input[type=search]', 'kitchen/climate');
+    const shown = await page.locator('.topic-name').allTextContents();
+    assert(!shown.some((s) => s.startsWith('livingroom')), `filter left ${shown}`);
+  });
+
+  await check('broker page shows clients, rates and listeners', async () => {
+    await page.goto(base + '/#/broker');
+    await page.locator('table.stats').first().waitFor({ timeout: 10_000 });
+    const text = await page.locator('main').textContent();
+    assert(text.includes(demo.mqtt) && text.includes(demo.http), 'listener addresses missing');
+    assert(/Clientsconnected\d+/.test(text.replace(/\s+/g, '')), `client count missing: ${text}`);
+    await page.screenshot({ path: join(shots, 'broker.png'), fullPage: true });
+  });
+
+  await check('a 390-px phone screen has no horizontal scroll on any page', async () => {
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const p = await phone.newPage();
+    for (const [hash, ready, shot] of [
+      ['#/devices', '[data-device="kitchen/light"]', 'phone-devices.png'],
+      ['#/device/livingroom/temperature', '.chart canvas', 'phone-device-temperature.png'],
+      ['#/device/kitchen/light', 'table.log', 'phone-device-light.png'],
+      ['#/topics', '.topic-name', 'phone-topics.png'],
+      ['#/broker', 'table.stats', 'phone-broker.png'],
+    ]) {
+      await p.goto(base + '/' + hash);
+      await p.locator(ready).first().waitFor({ timeout: 10_000 });
+      await noHorizontalScroll(p);
+      await p.screenshot({ path: join(shots, shot), fullPage: true });
+    }
+    await phone.close();
+  });
+
+  await check('dark colour scheme follows the system', async () => {
+    const dark = await browser.newContext({ viewport: { width: 1200, height: 900 }, colorScheme: 'dark' });
+    const p = await dark.newPage();
+    await p.goto(base + '/#/devices');
+    await p.locator('[data-device="kitchen/light"]').waitFor({ timeout: 10_000 });
+    const bg = await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    assert(bg === 'rgb(23, 22, 20)', `background ${bg}`);
+    await p.screenshot({ path: join(shots, 'devices-dark.png'), fullPage: true });
+    await dark.close();
+  });
+
+  await check('keyboard: tab to a light switch and toggle it with the keyboard', async () => {
+    await page.goto(base + '/#/devices');
+    const sw = page.locator('[data-device="livingroom/light"] .switch');
+    await sw.waitFor({ timeout: 10_000 });
+    const before = await sw.getAttribute('aria-checked');
+    await sw.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-device="livingroom/light"] .fate[data-outcome="confirmed"]').waitFor({ timeout: 10_000 });
+    await page.waitForFunction((b) => document.querySelector('[data-device="livingroom/light"] .switch')?.getAttribute('aria-checked') !== b, before);
+  });
+
+  // A hub with no devices, then lights that never reply, then the hub gone.
+  const quiet = await startHub(['--command-timeout', '1s']);
+  const qbase = `http://${quiet.http}`;
+
+  await check('an empty home says how to connect a first device', async () => {
+    await page.goto(qbase + '/#/devices');
+    await page.locator('.empty').waitFor({ timeout: 10_000 });
+    const text = await page.locator('.empty').textContent();
+    const port = quiet.mqtt.split(':').pop();
+    assert(text.includes(`-p ${port}`) && text.includes(quiet.mqtt), `empty state: ${text}`);
+    await page.screenshot({ path: join(shots, 'devices-empty.png'), fullPage: true });
+  });
+
+  await check('with replies dropped, "no reply" appears', async () => {
+    startSim(quiet.mqtt, ['--rooms', '2', '--drop-replies', '1']);
+    await page.goto(qbase + '/#/devices');
+    const sw = page.locator('[data-device="kitchen/light"] .switch');
+    await sw.waitFor({ timeout: 15_000 });
+    await sw.click();
+    await page.locator('[data-device="kitchen/light"] .fate[data-outcome="timed_out"]').waitFor({ timeout: 10_000 });
+    const text = await page.locator('[data-device="kitchen/light"] .fate').textContent();
+    assert(text === 'No reply after 1 s', `fate text: ${text}`);
+    await page.screenshot({ path: join(shots, 'devices-no-reply.png'), fullPage: true });
+  });
+
+  await check('an unreachable hub is said so, and the page retries', async () => {
+    quiet.proc.kill('SIGTERM');
+    await new Promise((r) => quiet.proc.once('exit', r));
+    await page.locator('#link[data-state="retrying"]').waitFor({ timeout: 10_000 });
+    await page.evaluate(() => { location.hash = '#/topics'; });
+    await page.locator('.error').waitFor({ timeout: 10_000 });
+    const err = await page.locator('.error').textContent();
+    assert(err.includes('Cannot reach the hub'), `error: ${err}`);
+    await page.screenshot({ path: join(shots, 'hub-unreachable.png'), fullPage: true });
+    const link = await page.locator('#link').textContent();
+    assert(/offline, retrying/.test(link ?? ''), `link status: ${link}`);
+  });
+} finally {
+  await browser.close();
+  cleanup();
+}
+
+console.log(failures === 0 ? 'e2e: all passed' : `e2e: ${failures} failed`);
+process.exit(failures === 0 ? 0 : 1);

@@ -1,0 +1,140 @@
+// The one place the page talks to the hub. In a browser (a phone, or any browser on the PC)
+// that is the HTTP API and the /api/events WebSocket; the desktop window gets its own
+// implementation of `Hub` over Tauri IPC.
+
+import type {
+  BrokerStatus,
+  Command,
+  Device,
+  HubEvent,
+  Room,
+  SeriesHistory,
+  TopicNode,
+} from './types';
+
+/** An error the hub answered with, or a failure to reach it (`code` "unreachable"). */
+export class HubError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 0,
+  ) {
+    super(message);
+  }
+}
+
+export type LinkState = 'connecting' | 'open' | 'retrying';
+
+export interface Hub {
+  devices(): Promise<Room[]>;
+  device(id: string): Promise<Device>;
+  switchLight(id: string, on: boolean): Promise<Command>;
+  commands(id: string, limit?: number): Promise<Command[]>;
+  topics(): Promise<TopicNode[]>;
+  history(topic: string, field: string, from: number, to: number, points: number): Promise<SeriesHistory>;
+  broker(): Promise<BrokerStatus>;
+  /** Live events; `onLink` hears when the stream drops and comes back. Returns a stop function. */
+  subscribe(onEvent: (e: HubEvent) => void, onLink?: (s: LinkState, retryInMs?: number) => void): () => void;
+}
+
+/** `room/name` → the API path of a device. */
+export function devicePath(id: string): string {
+  const [room, ...rest] = id.split('/');
+  return `/api/devices/${encodeURIComponent(room)}/${encodeURIComponent(rest.join('/'))}`;
+}
+
+type Fetch = typeof fetch;
+type SocketFactory = (url: string) => WebSocket;
+
+/** The hub over HTTP and a WebSocket, relative to `base` (the page's own origin by default). */
+export class HttpHub implements Hub {
+  constructor(
+    private readonly base: string = window.location.origin,
+    private readonly fetchFn: Fetch = (...a) => fetch(...a),
+    private readonly socket: SocketFactory = (u) => new WebSocket(u),
+  ) {}
+
+  private async call<T>(path: string, init?: RequestInit): Promise<T> {
+    let r: Response;
+    try {
+      r = await this.fetchFn(this.base + path, init);
+    } catch {
+      throw new HubError('unreachable', 'The hub cannot be reached.');
+    }
+    const body = await r.json().catch(() => null);
+    if (!r.ok) {
+      const code = body && typeof body.code === 'string' ? body.code : 'http_' + r.status;
+      const message = body && typeof body.message === 'string' ? body.message : r.statusText;
+      throw new HubError(code, message, r.status);
+    }
+    return body as T;
+  }
+
+  devices() {
+    return this.call<Room[]>('/api/devices');
+  }
+  device(id: string) {
+    return this.call<Device>(devicePath(id));
+  }
+  switchLight(id: string, on: boolean) {
+    return this.call<Command>(devicePath(id) + '/switch', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ state: on ? 'ON' : 'OFF' }),
+    });
+  }
+  commands(id: string, limit = 50) {
+    return this.call<Command[]>(`${devicePath(id)}/commands?limit=${limit}`);
+  }
+  topics() {
+    return this.call<TopicNode[]>('/api/topics');
+  }
+  history(topic: string, field: string, from: number, to: number, points: number) {
+    const q = new URLSearchParams({
+      topic,
+      field,
+      from: String(Math.floor(from)),
+      to: String(Math.ceil(to)),
+      points: String(points),
+    });
+    return this.call<SeriesHistory>('/api/history?' + q.toString());
+  }
+  broker() {
+    return this.call<BrokerStatus>('/api/broker');
+  }
+
+  subscribe(onEvent: (e: HubEvent) => void, onLink?: (s: LinkState, retryInMs?: number) => void) {
+    const url = this.base.replace(/^http/, 'ws') + '/api/events';
+    let stopped = false;
+    let ws: WebSocket | null = null;
+    let delay = 500;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const open = () => {
+      onLink?.('connecting');
+      ws = this.socket(url);
+      ws.onopen = () => {
+        delay = 500;
+        onLink?.('open');
+      };
+      ws.onmessage = (m) => {
+        try {
+          onEvent(JSON.parse(String(m.data)) as HubEvent);
+        } catch {
+          // A message that is not an event is not ours to show.
+        }
+      };
+      ws.onclose = () => {
+        if (stopped) return;
+        onLink?.('retrying', delay);
+        timer = setTimeout(open, delay);
+        delay = Math.min(delay * 2, 10_000);
+      };
+    };
+    open();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      ws?.close();
+    };
+  }
+}

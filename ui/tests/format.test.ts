@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import * as fmt from '../src/format';
+import type { Command } from '../src/types';
+
+const cmd = (over: Partial<Command>): Command => ({
+  id: 1, light: 'hall/light', origin: 'hub', topic: 'home/hall/light', convention: 'same-topic',
+  desired: 'on', payload: 'ON', outcome: 'pending', reply: null, replyState: null, detail: null,
+  sentMs: 0, resolvedMs: null, latencyMs: null, ...over,
+});
+
+describe('format', () => {
+  it('temperatures carry their unit, and nothing shows as a dash', () => {
+    expect(fmt.temperature(21.456)).toBe('21.5 °C');
+    expect(fmt.temperature(-3)).toBe('-3.0 °C');
+    expect(fmt.temperature(null)).toBe('—');
+    expect(fmt.temperature(Number.NaN)).toBe('—');
+  });
+
+  it('says how long ago', () => {
+    const now = 1_000_000_000;
+    expect(fmt.ago(now - 1000, now)).toBe('just now');
+    expect(fmt.ago(now - 42_000, now)).toBe('42 s ago');
+    expect(fmt.ago(now - 5 * 60_000, now)).toBe('5 min ago');
+    expect(fmt.ago(now - 3 * 3_600_000, now)).toBe('3 h ago');
+    expect(fmt.ago(now - 2 * 86_400_000, now)).toBe('2 d ago');
+    expect(fmt.ago(now + 5000, now)).toBe('just now');
+    expect(fmt.isSilent(now - 6 * 60_000, now)).toBe(true);
+    expect(fmt.isSilent(now - 60_000, now)).toBe(false);
+  });
+
+  it("tells a command's fate in words", () => {
+    expect(fmt.outcome(cmd({}))).toBe('ON sent, waiting for the light…');
+    expect(fmt.outcome(cmd({ outcome: 'confirmed', latencyMs: 0.84 }))).toBe('ON confirmed in 0.8 ms');
+    expect(fmt.outcome(cmd({ outcome: 'confirmed', latencyMs: 41.6 }))).toBe('ON confirmed in 42 ms');
+    expect(fmt.outcome(cmd({ outcome: 'timed_out', sentMs: 1000, resolvedMs: 6003 }))).toBe('No reply after 5 s');
+    expect(fmt.outcome(cmd({ outcome: 'timed_out' }))).toBe('No reply');
+    expect(fmt.outcome(cmd({ outcome: 'timed_out', reply: 'dim' }))).toBe('No clear reply (got “dim”)');
+    expect(fmt.outcome(cmd({ outcome: 'mismatch', reply: 'OFF' }))).toBe('Light replied OFF to ON');
+    expect(fmt.outcome(cmd({ outcome: 'failed', detail: 'refused (0x87)' }))).toBe('ON failed: refused (0x87)');
+    expect(fmt.outcome(cmd({ outcome: 'external', origin: 'external', desired: null, replyState: 'off' }))).toBe(
+      'Switched OFF from elsewhere',
+    );
+  });
+
+  it('pretty-prints JSON payloads and marks cut ones', () => {
+    expect(fmt.payload({ lastPayload: '{"a":1}', truncated: false, payloadBytes: 7 })).toBe('{\n  "a": 1\n}');
+    expect(fmt.payload({ lastPayload: '21.5', truncated: false, payloadBytes: 4 })).toBe('21.5');
+    expect(fmt.payload({ lastPayload: '{"a":', truncated: true, payloadBytes: 900 })).toBe(
+      '{"a":… [truncated: 900 bytes in all]',
+    );
+  });
+
+  it('exports history as CSV with gaps left empty', () => {
+    expect(fmt.historyCsv([0, 60], [1, null], [1.5, null], [2, null])).toBe(
+      'time,min,avg,max\n1970-01-01T00:00:00.000Z,1,1.5,2\n1970-01-01T00:01:00.000Z,,,\n',
+    );
+  });
+
+  it('rates', () => {
+    expect(fmt.rate(1.25)).toBe('1.3');
+    expect(fmt.rate(12345.6)).toBe('12,346');
+    expect(fmt.rate(null)).toBe('—');
+  });
+});
