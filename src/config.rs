@@ -84,7 +84,7 @@ pub const DEFAULT_WS_LISTEN: &str = "127.0.0.1:9001";
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
 
 /// `hearthd`: the Hearth hub without a window.
-#[derive(Debug, Parser, Default)]
+#[derive(Debug, Clone, Parser, Default)]
 #[command(name = "hearthd", version, about, long_about = None)]
 pub struct Args {
     #[command(subcommand)]

@@ -1,12 +1,14 @@
+import './locale';
 import './style.css';
 import type uPlot from 'uplot';
 import { HttpHub, HubError, type Hub } from './adapter';
+import { TauriHub, inTauri } from './tauri';
 import { detailChart, sparkline, toData } from './charts';
 import { h, replace } from './dom';
 import * as fmt from './format';
 import type { BrokerStatus, Command, Device, HubEvent, Room, TopicNode } from './types';
 
-const hub: Hub = new HttpHub();
+const hub: Hub = inTauri() ? new TauriHub() : new HttpHub();
 const app = document.getElementById('app')!;
 const link = document.getElementById('link')!;
 
