@@ -227,14 +227,18 @@ impl Api {
 
     /// One device by id (`<room>/<thing>`).
     pub fn device(&self, id: &str) -> Result<Device, ApiError> {
-        let mut d = self
-            .inner
+        let mut d = self.registered(id)?;
+        self.enrich(&mut d);
+        Ok(d)
+    }
+
+    /// A device as the registry knows it (not enriched).
+    fn registered(&self, id: &str) -> Result<Device, ApiError> {
+        self.inner
             .p
             .registry
             .device(id)
-            .ok_or_else(|| ApiError::not_found(format!("no device '{id}'")))?;
-        self.enrich(&mut d);
-        Ok(d)
+            .ok_or_else(|| ApiError::not_found(format!("no device '{id}'")))
     }
 
     /// Adds what the tracker and the conventions know to a light.
@@ -297,13 +301,7 @@ impl Api {
     /// Switches a light; the returned command is pending (or already failed). Its fate
     /// follows as `command_updated` events.
     pub fn switch_light(&self, id: &str, on: bool) -> Result<Command, ApiError> {
-        let d = self.device(id)?;
-        if d.kind != DeviceKind::Light {
-            return Err(ApiError::bad_request(
-                "not_a_light",
-                format!("device '{id}' is not a light"),
-            ));
-        }
+        let d = self.light(id)?;
         let (conv, topic) = commands::detect(&d.state_topic, self);
         let target = Target {
             light: d.id,
@@ -313,6 +311,18 @@ impl Api {
             payload_off: conv.command_payload(false),
         };
         Ok(self.inner.p.tracker.switch(&target, on))
+    }
+
+    /// A device that must be a light, not enriched.
+    fn light(&self, id: &str) -> Result<Device, ApiError> {
+        let d = self.registered(id)?;
+        if d.kind != DeviceKind::Light {
+            return Err(ApiError::bad_request(
+                "not_a_light",
+                format!("device '{id}' is not a light"),
+            ));
+        }
+        Ok(d)
     }
 
     /// One command log entry.
@@ -342,13 +352,7 @@ impl Api {
                 format!("limit must be between 1 and {MAX_LOG}"),
             ));
         }
-        let d = self.device(light)?;
-        if d.kind != DeviceKind::Light {
-            return Err(ApiError::bad_request(
-                "not_a_light",
-                format!("device '{light}' is not a light"),
-            ));
-        }
+        self.light(light)?;
         self.inner.p.tracker.synced().await;
         Ok(self.inner.p.store.commands_of(light, limit, before).await?)
     }
