@@ -81,6 +81,9 @@ impl HubProcess {
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearthd"))
             .args(&args)
+            // Not the repository: hearthd serves `ui/dist` from its working folder when it
+            // exists, and a test's hub must not depend on whether the dashboard was built.
+            .current_dir(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
