@@ -77,6 +77,9 @@ pub struct Device {
     pub last_payload: String,
     /// For a temperature sensor, its last temperature.
     pub temperature: Option<f64>,
+    /// The series the temperature is recorded under: the JSON field (`temperature`,
+    /// `DS18B20.Temperature`), empty for a plain number.
+    pub temperature_field: Option<String>,
     /// For a light, its state as last reported.
     pub light: Option<LightStatus>,
     /// For a light, the latest command and its fate.
@@ -94,8 +97,9 @@ pub struct Room {
 #[derive(Debug)]
 struct Entry {
     info: TopicInfo,
-    /// The last temperature this topic carried.
+    /// The last temperature this topic carried, and the field it came from.
     temperature: Option<f64>,
+    temperature_field: String,
 }
 
 /// The registry. Cheap to clone; all clones share one map.
@@ -142,8 +146,11 @@ impl Registry {
             e.info.last_payload.push_str(&text);
             e.info.payload_bytes = payload_bytes.len();
             e.info.truncated = truncated;
-            if temperature.is_some() {
-                e.temperature = temperature;
+            if let Some((field, v)) = temperature {
+                e.temperature = Some(v);
+                if e.temperature_field != field {
+                    e.temperature_field = field.to_string();
+                }
             }
         } else {
             if map.len() >= self.limits.max_topics {
@@ -163,7 +170,8 @@ impl Registry {
                         payload_bytes: payload_bytes.len(),
                         truncated,
                     },
-                    temperature,
+                    temperature: temperature.map(|(_, v)| v),
+                    temperature_field: temperature.map(|(f, _)| f.to_string()).unwrap_or_default(),
                 },
             );
         }
@@ -272,6 +280,7 @@ fn make_device(
         last_seen_ms: e.info.last_seen_ms,
         last_payload: e.info.last_payload.clone(),
         temperature: e.temperature,
+        temperature_field: e.temperature.map(|_| e.temperature_field.clone()),
         light: None,
         last_command: None,
     }
@@ -305,7 +314,7 @@ fn infer_kind(thing: &str, has_temperature: bool, has_set: bool) -> DeviceKind {
 
 /// The temperature in a message: the plain number on a `…/temperature` or `…/temp` topic,
 /// or a temperature-named JSON field.
-fn temperature_of(topic: &str, fields: &[(String, f64)]) -> Option<f64> {
+fn temperature_of<'a>(topic: &str, fields: &'a [(String, f64)]) -> Option<(&'a str, f64)> {
     let last = topic
         .rsplit('/')
         .next()
@@ -313,7 +322,7 @@ fn temperature_of(topic: &str, fields: &[(String, f64)]) -> Option<f64> {
         .to_ascii_lowercase();
     let named = last == "temperature" || last == "temp";
     fields.iter().find_map(|(f, v)| {
-        ((f.is_empty() && named) || payload::is_temperature_field(f)).then_some(*v)
+        ((f.is_empty() && named) || payload::is_temperature_field(f)).then_some((f.as_str(), *v))
     })
 }
 
@@ -371,6 +380,9 @@ mod tests {
         assert_eq!(r.device("nowhere/lamp"), None);
         assert!(r.seen("home/hall/ceiling/set"));
         assert_eq!(hall[3].temperature, Some(3.0));
+        assert_eq!(hall[3].temperature_field.as_deref(), Some("temp"));
+        assert_eq!(rooms[2].devices[1].temperature_field.as_deref(), Some(""));
+        assert_eq!(hall[0].temperature_field, None);
         assert_eq!(rooms[1].devices[0].temperature, Some(19.0));
         assert_eq!(rooms[2].devices[0].kind, DeviceKind::Light);
         assert_eq!(rooms[2].devices[1].temperature, Some(21.5));

@@ -70,18 +70,6 @@ function loading<T>(target: HTMLElement, load: () => Promise<T>, show: (v: T) =>
   };
 }
 
-function temperatureField(d: Device): string {
-  try {
-    const v = JSON.parse(d.lastPayload);
-    if (v && typeof v === 'object') {
-      return Object.keys(v).find((k) => ['temperature', 'temp', 'tc'].includes(k.toLowerCase())) ?? '';
-    }
-  } catch {
-    // A plain number: the series has no field.
-  }
-  return '';
-}
-
 // ---------------------------------------------------------------- Devices
 
 function devicesPage(): Page {
@@ -99,7 +87,7 @@ function devicesPage(): Page {
       const sp = h('div', { class: 'spark', 'aria-hidden': 'true' });
       body.push(sp);
       const now = Date.now() / 1000;
-      hub.history(d.stateTopic, temperatureField(d), now - 86_400, now + 1, 48).then(
+      hub.history(d.stateTopic, d.temperatureField ?? '', now - 86_400, now + 1, 48).then(
         (s) => {
           if (s.history.ts.length > 0) sparks.push(sparkline(sp, s.history, Math.min(240, sp.clientWidth || 200), now - 86_400, now));
         },
@@ -320,7 +308,7 @@ function devicePage(id: string): Page {
 
   const stop = loading(root, () => hub.device(id), (d) => {
     device = d;
-    field = temperatureField(d);
+    field = d.temperatureField ?? '';
     const head = h('header', { class: 'detail-head' },
       h('h1', {}, `${d.name}`, h('span', { class: 'muted' }, ` · ${d.room}`)),
       h('p', { class: 'muted' }, `${d.stateTopic} · ${d.kind}${d.convention ? ' · ' + d.convention : ''} · seen ${fmt.ago(d.lastSeenMs)}`));

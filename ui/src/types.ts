@@ -46,6 +46,8 @@ export interface Device {
   lastSeenMs: number;
   lastPayload: string;
   temperature: number | null;
+  /** The history series of the temperature: its JSON field, '' for a plain number. */
+  temperatureField: string | null;
   light: LightStatus | null;
   lastCommand: Command | null;
 }
