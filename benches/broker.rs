@@ -130,6 +130,15 @@ fn startup_ms(runs: usize) -> f64 {
                 "off",
                 "--http-listen",
                 "127.0.0.1:0",
+                // A first start: the CA and server certificate are made too.
+                "--mqtts-listen",
+                "127.0.0.1:0",
+                "--wss-listen",
+                "off",
+                "--https-listen",
+                "off",
+                "--mdns",
+                "off",
             ])
             .args(["--log", "error"])
             .stdout(std::process::Stdio::null())

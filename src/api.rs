@@ -11,13 +11,16 @@ use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use utoipa::ToSchema;
 
+use crate::auth::Access;
 use crate::broker::BrokerHandle;
 use crate::commands::{self, Command, Target, TopicProbe, Tracker};
 use crate::events::{Bus, Event};
 use crate::hub::ListenerInfo;
+use crate::mdns::Mdns;
 use crate::recorder::RecorderStats;
 use crate::registry::{Device, DeviceKind, Registry, Room, TopicInfo};
 use crate::store::{History, Store, StoreError};
+use crate::tls::TlsFiles;
 
 /// What went wrong, as a caller sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +29,12 @@ pub enum ErrorKind {
     BadRequest,
     /// No such thing (404).
     NotFound,
+    /// Sign-in needed: no token, or one that is not valid (401).
+    Unauthorized,
+    /// Not allowed from where the request came (403).
+    Forbidden,
+    /// It clashes with what exists (409).
+    Conflict,
     /// The hub failed (500); the message says no more than that.
     Internal,
 }
@@ -173,16 +182,23 @@ pub struct Parts {
     pub retention_days: u32,
     /// Messages the hub's client received.
     pub hub_received: Arc<AtomicU64>,
+    /// Credentials and rules (used by the embedded broker only), phones, settings.
+    pub access: Access,
+    /// The hub's certificates, when a TLS listener is on.
+    pub tls: Option<TlsFiles>,
+    pub mdns: Option<Mdns>,
+    /// The host name phones should use for the dashboard, if the user gave one.
+    pub public_host: Option<String>,
 }
 
 /// The core API. Cheap to clone.
 #[derive(Clone)]
 pub struct Api {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    p: Parts,
+pub(crate) struct Inner {
+    pub(crate) p: Parts,
     started: Instant,
     rates: Mutex<Rates>,
 }

@@ -27,8 +27,16 @@ use rmqtt::utils::StatsMergeMode;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use std::collections::HashMap;
+
+use rmqtt::codec::v5::SubscribeAckReason;
+use rmqtt::types::{AuthResult, Id, PublishAclResult, SubscribeAclResult};
+
+use crate::acl::Request;
+use crate::auth::{Access, AuthOutcome};
 use crate::config::BrokerLimits;
 use crate::store::{RetainOp, Store};
+use crate::tls::TlsFiles;
 
 /// Errors starting the broker.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +57,12 @@ pub enum BrokerError {
 pub struct BrokerOptions {
     pub mqtt: SocketAddr,
     pub ws: Option<SocketAddr>,
+    /// MQTT over TLS and secure WebSocket; both need `tls`.
+    pub mqtts: Option<SocketAddr>,
+    pub wss: Option<SocketAddr>,
+    pub tls: Option<TlsFiles>,
+    /// Who may connect, and what they may do.
+    pub access: Access,
     pub limits: BrokerLimits,
     pub sys_interval: Duration,
 }
@@ -60,12 +74,15 @@ const INTERNAL_QUEUE: usize = 20_000;
 pub struct Broker {
     pub mqtt_addr: SocketAddr,
     pub ws_addr: Option<SocketAddr>,
+    pub mqtts_addr: Option<SocketAddr>,
+    pub wss_addr: Option<SocketAddr>,
     /// Loopback listener reserved for the hub's own client: its session may queue far more
     /// than a device's, so a burst from many devices reaches the recorder instead of being
     /// dropped at the per-session queue limit.
     pub internal_addr: SocketAddr,
     pub handle: BrokerHandle,
     task: JoinHandle<()>,
+    enforcer: JoinHandle<()>,
     retain_writer: RetainWriter,
 }
 
@@ -85,12 +102,53 @@ pub struct MessageCounters {
 pub struct BrokerHandle {
     scx: ServerContext,
     pub counters: Arc<MessageCounters>,
+    sessions: Sessions,
 }
 
 impl BrokerHandle {
     /// Clients connected right now.
     pub fn connections(&self) -> isize {
         self.scx.connections.count()
+    }
+
+    /// MQTT sessions connected right now with this username.
+    pub fn sessions_of(&self, username: &str) -> usize {
+        self.sessions
+            .lock()
+            .expect("sessions lock")
+            .values()
+            .filter(|s| s.id.username.as_deref() == Some(username))
+            .count()
+    }
+
+    /// Disconnects every session whose credential (or anonymous access) is no longer valid.
+    pub async fn enforce(&self, access: &Access) {
+        let gone: Vec<Id> = self
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .values()
+            .filter(|s| !access.still_valid(s.id.username.as_deref(), s.local))
+            .map(|s| s.id.clone())
+            .collect();
+        for id in gone {
+            tracing::info!(
+                "disconnecting {} ({:?}): its access was revoked",
+                id.client_id,
+                id.username.as_deref().unwrap_or("anonymous")
+            );
+            let mut entry = self.scx.extends.shared().await.entry(id.clone());
+            if let Err(e) = entry.kick(true, true, true).await {
+                // rmqtt reports a kick whose reply was dropped as an error, though the session is gone.
+                tracing::debug!("disconnecting {}: {e}", id.client_id);
+            }
+            let mut s = self.sessions.lock().expect("sessions lock");
+            if s.get(&*id.client_id)
+                .is_some_and(|x| x.id.create_time == id.create_time)
+            {
+                s.remove(&*id.client_id);
+            }
+        }
     }
 
     /// Whether a client subscribes to `topic` with a filter free of `#`: a device listening
@@ -138,6 +196,109 @@ impl Handler for Counting {
     }
 }
 
+/// Live sessions by client id, for disconnecting revoked ones.
+type Sessions = Arc<std::sync::Mutex<HashMap<String, LiveSession>>>;
+
+struct LiveSession {
+    id: Id,
+    /// Connected from this PC.
+    local: bool,
+}
+
+/// Authenticates every CONNECT and checks every SUBSCRIBE and PUBLISH against the access
+/// rules (superusers — the hub's own clients, trusted local clients — skip the rule checks
+/// inside rmqtt).
+struct Guard {
+    access: Access,
+    sessions: Sessions,
+}
+
+#[async_trait]
+impl Handler for Guard {
+    async fn hook(&self, param: &Parameter, acc: Option<HookResult>) -> ReturnType {
+        match param {
+            Parameter::ClientAuthenticate(ci) => {
+                let peer = ci.id().remote_addr.map(|a| a.ip());
+                let user = ci.username().map(|u| u.as_ref());
+                let password = ci.password().map(|p| p.as_ref());
+                let r = match self.access.authenticate(user, password, peer).await {
+                    AuthOutcome::Superuser => AuthResult::Allow(true, None),
+                    AuthOutcome::Limited => AuthResult::Allow(false, None),
+                    AuthOutcome::BadCredentials => AuthResult::BadUsernameOrPassword,
+                    AuthOutcome::NotAuthorized => AuthResult::NotAuthorized,
+                };
+                (false, Some(HookResult::AuthResult(r)))
+            }
+            Parameter::ClientConnected(s) => {
+                let local = s.id.remote_addr.is_some_and(|a| a.ip().is_loopback());
+                self.sessions.lock().expect("sessions lock").insert(
+                    s.id.client_id.to_string(),
+                    LiveSession {
+                        id: s.id.clone(),
+                        local,
+                    },
+                );
+                (true, acc)
+            }
+            Parameter::ClientDisconnected(s, _) => {
+                let mut map = self.sessions.lock().expect("sessions lock");
+                if map
+                    .get(&*s.id.client_id)
+                    .is_some_and(|x| x.id.create_time == s.id.create_time)
+                {
+                    map.remove(&*s.id.client_id);
+                }
+                (true, acc)
+            }
+            Parameter::ClientSubscribeCheckAcl(s, sub) => {
+                let user = s.id.username.as_deref();
+                if self
+                    .access
+                    .allowed(user, &s.id.client_id, Request::Subscribe, &sub.topic_filter)
+                {
+                    (true, acc)
+                } else {
+                    tracing::info!(
+                        "refused subscription of {} ({}) to {}",
+                        s.id.client_id,
+                        user.unwrap_or("anonymous"),
+                        sub.topic_filter
+                    );
+                    (
+                        false,
+                        Some(HookResult::SubscribeAclResult(
+                            SubscribeAclResult::new_failure(SubscribeAckReason::NotAuthorized),
+                        )),
+                    )
+                }
+            }
+            Parameter::MessagePublishCheckAcl(s, p) => {
+                let user = s.id.username.as_deref();
+                if self
+                    .access
+                    .allowed(user, &s.id.client_id, Request::Publish, &p.topic)
+                {
+                    (true, acc)
+                } else {
+                    tracing::info!(
+                        "refused publish of {} ({}) to {}",
+                        s.id.client_id,
+                        user.unwrap_or("anonymous"),
+                        p.topic
+                    );
+                    (
+                        false,
+                        Some(HookResult::PublishAclResult(PublishAclResult::rejected(
+                            false, None,
+                        ))),
+                    )
+                }
+            }
+            _ => (true, acc),
+        }
+    }
+}
+
 impl Broker {
     /// Binds the listeners (so a port-0 address has its real port when this returns) and
     /// starts serving.
@@ -167,6 +328,24 @@ impl Broker {
         ] {
             register.add(t, Box::new(Counting(counters.clone()))).await;
         }
+        let sessions: Sessions = Arc::default();
+        for t in [
+            Type::ClientAuthenticate,
+            Type::ClientConnected,
+            Type::ClientDisconnected,
+            Type::ClientSubscribeCheckAcl,
+            Type::MessagePublishCheckAcl,
+        ] {
+            register
+                .add(
+                    t,
+                    Box::new(Guard {
+                        access: opts.access.clone(),
+                        sessions: sessions.clone(),
+                    }),
+                )
+                .await;
+        }
         register.start().await;
 
         let tcp = listener(&opts.limits, "tcp", opts.mqtt)?
@@ -185,6 +364,24 @@ impl Broker {
             ws_addr = Some(ws.local_addr().map_err(BrokerError::Start)?);
             server = server.listener_by_id(ws, 2);
         }
+        let mut mqtts_addr = None;
+        let mut wss_addr = None;
+        if let Some(tls) = &opts.tls {
+            if let Some(addr) = opts.mqtts {
+                let l = listener_with(&opts.limits, "mqtts", addr, Some(tls))?
+                    .tls()
+                    .map_err(|e| BrokerError::Bind { addr, source: e })?;
+                mqtts_addr = Some(l.local_addr().map_err(BrokerError::Start)?);
+                server = server.listener_by_id(l, 4);
+            }
+            if let Some(addr) = opts.wss {
+                let l = listener_with(&opts.limits, "wss", addr, Some(tls))?
+                    .wss()
+                    .map_err(|e| BrokerError::Bind { addr, source: e })?;
+                wss_addr = Some(l.local_addr().map_err(BrokerError::Start)?);
+                server = server.listener_by_id(l, 5);
+            }
+        }
         let internal_limits = BrokerLimits {
             max_inflight: 1024,
             max_queued_messages: INTERNAL_QUEUE,
@@ -201,11 +398,29 @@ impl Broker {
                 tracing::error!("broker stopped: {e}");
             }
         });
+        let handle = BrokerHandle {
+            scx,
+            counters,
+            sessions,
+        };
+        let enforcer = {
+            let handle = handle.clone();
+            let access = opts.access.clone();
+            let mut revocations = access.revocations();
+            tokio::spawn(async move {
+                while revocations.changed().await.is_ok() {
+                    handle.enforce(&access).await;
+                }
+            })
+        };
         Ok(Broker {
             mqtt_addr,
             ws_addr,
+            mqtts_addr,
+            wss_addr,
             internal_addr,
-            handle: BrokerHandle { scx, counters },
+            handle,
+            enforcer,
             task,
             retain_writer,
         })
@@ -224,6 +439,7 @@ impl Broker {
 
     /// Stops accepting and drops every connection.
     pub fn stop(self) {
+        self.enforcer.abort();
         self.task.abort();
     }
 }
@@ -233,7 +449,20 @@ fn listener(
     name: &str,
     addr: SocketAddr,
 ) -> Result<rmqtt::net::Listener, BrokerError> {
+    listener_with(limits, name, addr, None)
+}
+
+/// A bound listener; with `tls`, ready to become a TLS or WSS one (rmqtt reads the
+/// certificate files then).
+fn listener_with(
+    limits: &BrokerLimits,
+    name: &str,
+    addr: SocketAddr,
+    tls: Option<&TlsFiles>,
+) -> Result<rmqtt::net::Listener, BrokerError> {
     Builder::new()
+        .tls_cert(tls.map(|t| t.server_cert.display().to_string()))
+        .tls_key(tls.map(|t| t.server_key.display().to_string()))
         .name(name)
         .laddr(addr)
         .reuseaddr(Some(true))
@@ -249,7 +478,8 @@ fn listener(
         // Messages without an MQTT 5 expiry never expire (rmqtt's default is 5 minutes,
         // which would also silently drop retained messages older than that at delivery).
         .message_expiry_interval(Duration::ZERO)
-        .allow_anonymous(true)
+        // Every CONNECT goes to the `Guard` hook, which knows the anonymous setting.
+        .allow_anonymous(false)
         .bind()
         .map_err(|e| BrokerError::Bind { addr, source: e })
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::auth::Anonymous;
+
 /// A setting that cannot be used, with a message meant for the person who wrote it.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -51,6 +53,10 @@ pub enum BrokerMode {
     Embedded {
         mqtt: SocketAddr,
         ws: Option<SocketAddr>,
+        /// MQTT over TLS.
+        mqtts: Option<SocketAddr>,
+        /// MQTT over secure WebSocket.
+        wss: Option<SocketAddr>,
     },
     /// Use an existing broker; no embedded broker starts.
     External { host: String, port: u16 },
@@ -72,16 +78,28 @@ pub struct Config {
     pub flush_interval: Duration,
     /// Where the HTTP/WebSocket API and dashboard listen; `None` is off.
     pub http: Option<SocketAddr>,
+    /// The same over HTTPS.
+    pub https: Option<SocketAddr>,
+    /// Sets the stored anonymous-access setting at start, when given.
+    pub anonymous: Option<Anonymous>,
+    /// Sets the stored mDNS setting at start, when given.
+    pub mdns: Option<bool>,
+    /// The host name phones use for the dashboard, instead of the PC's LAN address.
+    pub public_host: Option<String>,
     /// The built dashboard served at `/`, if any.
     pub ui_dir: Option<PathBuf>,
     /// How long a light command waits for its status reply.
     pub command_timeout: Duration,
 }
 
-pub const DEFAULT_MQTT_LISTEN: &str = "127.0.0.1:1883";
-pub const DEFAULT_WS_LISTEN: &str = "127.0.0.1:9001";
-/// Loopback only until the API has authentication.
-pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
+// Every listener is on the LAN: clients there need credentials (or, for the dashboard, a
+// paired phone's token) unless the user turns anonymous access on.
+pub const DEFAULT_MQTT_LISTEN: &str = "0.0.0.0:1883";
+pub const DEFAULT_MQTTS_LISTEN: &str = "0.0.0.0:8883";
+pub const DEFAULT_WS_LISTEN: &str = "0.0.0.0:9001";
+pub const DEFAULT_WSS_LISTEN: &str = "0.0.0.0:9002";
+pub const DEFAULT_HTTP_LISTEN: &str = "0.0.0.0:8080";
+pub const DEFAULT_HTTPS_LISTEN: &str = "0.0.0.0:8443";
 
 /// `hearthd`: the Hearth hub without a window.
 #[derive(Debug, Clone, Parser, Default)]
@@ -95,15 +113,36 @@ pub struct Args {
     /// Folder for the database [default: $XDG_DATA_HOME/hearth or ~/.local/share/hearth].
     #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// MQTT (3.1.1 and 5) listen address; port 0 picks a free port [default: 127.0.0.1:1883].
+    /// MQTT (3.1.1 and 5) listen address; port 0 picks a free port [default: 0.0.0.0:1883].
     #[arg(long, value_name = "ADDR")]
     pub mqtt_listen: Option<String>,
-    /// MQTT over WebSocket listen address, or `off` [default: 127.0.0.1:9001].
+    /// MQTT over TLS listen address, or `off` [default: 0.0.0.0:8883].
+    #[arg(long, value_name = "ADDR")]
+    pub mqtts_listen: Option<String>,
+    /// MQTT over WebSocket listen address, or `off` [default: 0.0.0.0:9001].
     #[arg(long, value_name = "ADDR")]
     pub ws_listen: Option<String>,
-    /// HTTP/WebSocket API and dashboard listen address, or `off` [default: 127.0.0.1:8080].
+    /// MQTT over secure WebSocket listen address, or `off` [default: 0.0.0.0:9002].
+    #[arg(long, value_name = "ADDR")]
+    pub wss_listen: Option<String>,
+    /// HTTP/WebSocket API and dashboard listen address, or `off` [default: 0.0.0.0:8080].
     #[arg(long, value_name = "ADDR")]
     pub http_listen: Option<String>,
+    /// The same over HTTPS, or `off` [default: 0.0.0.0:8443].
+    #[arg(long, value_name = "ADDR")]
+    pub https_listen: Option<String>,
+    /// Who may connect without credentials: off, local (this PC only) or on (the LAN too).
+    /// Saved, like the dashboard's setting [default: the saved setting, first local].
+    #[arg(long, value_name = "MODE", value_parser = Anonymous::parse)]
+    pub anonymous: Option<Anonymous>,
+    /// Advertise the hub by mDNS/DNS-SD: on or off. Saved, like the dashboard's setting
+    /// [default: the saved setting, first on].
+    #[arg(long, value_name = "ON|OFF", value_parser = parse_on_off)]
+    pub mdns: Option<bool>,
+    /// Host name for the pairing QR code and MQTT settings, e.g. a name your router gives the
+    /// PC [default: the PC's LAN address].
+    #[arg(long, value_name = "HOST")]
+    pub public_host: Option<String>,
     /// Folder of the built dashboard served at / [default: ui/dist when it exists].
     #[arg(long, value_name = "DIR")]
     pub ui_dir: Option<PathBuf>,
@@ -169,8 +208,14 @@ pub enum Command {
 struct FileConfig {
     data_dir: Option<PathBuf>,
     mqtt_listen: Option<String>,
+    mqtts_listen: Option<String>,
     ws_listen: Option<String>,
+    wss_listen: Option<String>,
     http_listen: Option<String>,
+    https_listen: Option<String>,
+    anonymous: Option<String>,
+    mdns: Option<bool>,
+    public_host: Option<String>,
     ui_dir: Option<PathBuf>,
     command_timeout: Option<String>,
     broker: Option<String>,
@@ -206,24 +251,27 @@ impl Config {
                         .or(file.mqtt_listen)
                         .unwrap_or_else(|| DEFAULT_MQTT_LISTEN.into()),
                 )?;
-                let ws = args
-                    .ws_listen
-                    .or(file.ws_listen)
-                    .unwrap_or_else(|| DEFAULT_WS_LISTEN.into());
-                let ws = if ws == "off" {
-                    None
-                } else {
-                    Some(parse_addr("ws-listen", &ws)?)
-                };
-                if let Some(ws) = ws
-                    && ws == mqtt
-                    && ws.port() != 0
-                {
-                    return Err(ConfigError(format!(
-                        "mqtt-listen and ws-listen are both {ws}; give them different ports"
-                    )));
+                let ws = optional_addr(
+                    "ws-listen",
+                    args.ws_listen.or(file.ws_listen),
+                    DEFAULT_WS_LISTEN,
+                )?;
+                let mqtts = optional_addr(
+                    "mqtts-listen",
+                    args.mqtts_listen.or(file.mqtts_listen),
+                    DEFAULT_MQTTS_LISTEN,
+                )?;
+                let wss = optional_addr(
+                    "wss-listen",
+                    args.wss_listen.or(file.wss_listen),
+                    DEFAULT_WSS_LISTEN,
+                )?;
+                BrokerMode::Embedded {
+                    mqtt,
+                    ws,
+                    mqtts,
+                    wss,
                 }
-                BrokerMode::Embedded { mqtt, ws }
             }
         };
         let log = args.log.or(file.log).unwrap_or_else(|| "info".into());
@@ -271,21 +319,61 @@ impl Config {
         if sys_interval == 0 {
             return Err(ConfigError("sys-interval must be at least 1 second".into()));
         }
-        let http = args
-            .http_listen
-            .or(file.http_listen)
-            .unwrap_or_else(|| DEFAULT_HTTP_LISTEN.into());
-        let http = if http == "off" {
-            None
-        } else {
-            Some(parse_addr("http-listen", &http)?)
+        let http = optional_addr(
+            "http-listen",
+            args.http_listen.or(file.http_listen),
+            DEFAULT_HTTP_LISTEN,
+        )?;
+        let https = optional_addr(
+            "https-listen",
+            args.https_listen.or(file.https_listen),
+            DEFAULT_HTTPS_LISTEN,
+        )?;
+        let mut taken: Vec<(&str, SocketAddr)> = vec![];
+        if let BrokerMode::Embedded {
+            mqtt,
+            ws,
+            mqtts,
+            wss,
+        } = &broker
+        {
+            taken.push(("mqtt-listen", *mqtt));
+            taken.extend(ws.map(|a| ("ws-listen", a)));
+            taken.extend(mqtts.map(|a| ("mqtts-listen", a)));
+            taken.extend(wss.map(|a| ("wss-listen", a)));
+        }
+        taken.extend(http.map(|a| ("http-listen", a)));
+        taken.extend(https.map(|a| ("https-listen", a)));
+        for (i, (name, a)) in taken.iter().enumerate() {
+            if let Some((other, _)) = taken[..i].iter().find(|(_, b)| {
+                a.port() != 0
+                    && b.port() == a.port()
+                    && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+            }) {
+                return Err(ConfigError(format!(
+                    "{other} and {name} both use port {}; give them different ports",
+                    a.port()
+                )));
+            }
+        }
+        let anonymous = match (args.anonymous, file.anonymous) {
+            (Some(a), _) => Some(a),
+            (None, Some(s)) => {
+                Some(Anonymous::parse(&s).map_err(|e| ConfigError(format!("anonymous: {e}")))?)
+            }
+            (None, None) => None,
         };
-        if let (Some(h), BrokerMode::Embedded { mqtt, ws }) = (http, &broker)
-            && h.port() != 0
-            && (h == *mqtt || Some(h) == *ws)
+        let mdns = args.mdns.or(file.mdns);
+        let public_host = args.public_host.or(file.public_host);
+        if let Some(h) = &public_host
+            && (h.is_empty()
+                || h.len() > 253
+                || !h
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
         {
             return Err(ConfigError(format!(
-                "http-listen {h} is also an MQTT listener; give it its own port"
+                "public-host '{h}' is not a host name or address"
             )));
         }
         let ui_dir = match args.ui_dir.or(file.ui_dir) {
@@ -323,6 +411,10 @@ impl Config {
             sys_interval: Duration::from_secs(sys_interval),
             flush_interval: Duration::from_secs(1),
             http,
+            https,
+            anonymous,
+            mdns,
+            public_host,
             ui_dir,
             command_timeout,
         })
@@ -334,8 +426,12 @@ impl Config {
         let mut c = Config::from_args(Args {
             data_dir: Some(data_dir.to_path_buf()),
             mqtt_listen: Some("127.0.0.1:0".into()),
+            mqtts_listen: Some("127.0.0.1:0".into()),
             ws_listen: Some("127.0.0.1:0".into()),
+            wss_listen: Some("127.0.0.1:0".into()),
             http_listen: Some("127.0.0.1:0".into()),
+            https_listen: Some("127.0.0.1:0".into()),
+            mdns: Some(false),
             ..Args::default()
         })
         .expect("default settings are valid");
@@ -353,6 +449,26 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
     toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+}
+
+/// An address that may be `off`.
+fn optional_addr(
+    key: &str,
+    given: Option<String>,
+    default: &str,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    match given.as_deref().unwrap_or(default) {
+        "off" => Ok(None),
+        s => parse_addr(key, s).map(Some),
+    }
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        _ => Err(format!("'{s}' is not on or off")),
+    }
 }
 
 fn parse_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
@@ -454,15 +570,25 @@ mod tests {
     }
 
     #[test]
-    fn defaults_bind_loopback() {
+    fn defaults_listen_on_the_lan() {
         let c = parse(&[]).unwrap();
         assert_eq!(
             c.broker,
             BrokerMode::Embedded {
-                mqtt: "127.0.0.1:1883".parse().unwrap(),
-                ws: Some("127.0.0.1:9001".parse().unwrap())
+                mqtt: "0.0.0.0:1883".parse().unwrap(),
+                ws: Some("0.0.0.0:9001".parse().unwrap()),
+                mqtts: Some("0.0.0.0:8883".parse().unwrap()),
+                wss: Some("0.0.0.0:9002".parse().unwrap()),
             }
         );
+        assert_eq!(c.http, Some("0.0.0.0:8080".parse().unwrap()));
+        assert_eq!(c.https, Some("0.0.0.0:8443".parse().unwrap()));
+        assert_eq!(c.anonymous, None);
+        assert_eq!(c.mdns, None);
+        let c = parse(&["--anonymous", "off", "--mdns", "off", "--wss-listen", "off"]).unwrap();
+        assert_eq!(c.anonymous, Some(Anonymous::Off));
+        assert_eq!(c.mdns, Some(false));
+        assert!(matches!(c.broker, BrokerMode::Embedded { wss: None, .. }));
         assert_eq!(c.retention_days, 30);
         assert_eq!(c.limits, BrokerLimits::default());
     }
@@ -485,6 +611,7 @@ mod tests {
                 ],
                 "different ports",
             ),
+            (&["--https-listen", "127.0.0.1:1883"], "both use port 1883"),
         ] {
             let e = parse(argv).unwrap_err().to_string();
             assert!(e.contains(needle), "{argv:?}: {e}");

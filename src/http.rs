@@ -23,7 +23,10 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access_api::{AccessInfo, AclQuestion, MqttSetup, Pairing};
+use crate::acl::Rule;
 use crate::api::{Api, ApiError, BrokerStatus, ErrorKind, SeriesHistory, TopicNode};
+use crate::auth::{AclTest, CreatedCredential, Credential, NewCredential, Phone, Settings};
 use crate::commands::Command;
 use crate::events::Event;
 use crate::registry::{Device, Room};
@@ -65,6 +68,9 @@ impl From<ApiError> for HttpError {
         let status = match e.kind {
             ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         HttpError { status, body: e }
@@ -124,7 +130,27 @@ struct AppState {
     api: Api,
     doc: Arc<String>,
     shutdown: watch::Receiver<bool>,
+    /// Served over HTTPS: cookies get `Secure`.
+    secure: bool,
 }
+
+/// Who sent a request, as the guard found out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// A browser on this PC, at a loopback address by a loopback name.
+    Local,
+    /// A paired phone.
+    Phone(i64),
+}
+
+/// The address a request came from.
+#[derive(Debug, Clone, Copy)]
+struct Peer(Option<std::net::IpAddr>);
+
+/// The cookie that holds a paired phone's token.
+pub const TOKEN_COOKIE: &str = "hearth_token";
+/// Browsers keep a cookie at most 400 days; each visit of a phone renews it.
+const TOKEN_MAX_AGE: u64 = 400 * 86_400;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -138,13 +164,21 @@ struct AppState {
         (name = "data", description = "Topics and recorded history"),
         (name = "broker", description = "The MQTT broker"),
         (name = "events", description = "Live events over a WebSocket"),
+        (name = "access", description = "Credentials, topic rules and access settings (from this PC only)"),
+        (name = "phones", description = "Phone pairing; pairing and revoking from this PC only"),
     ),
     components(schemas(Event))
 )]
 struct ApiDoc;
 
-/// The router: `/api/…`, and the dashboard from `ui_dir` at `/` when given.
-pub fn app(api: Api, ui_dir: Option<PathBuf>, shutdown: watch::Receiver<bool>) -> axum::Router {
+/// The router: `/api/…`, `/ca.crt`, and the dashboard from `ui_dir` at `/` when given.
+/// `secure` is for the HTTPS listener.
+pub fn app(
+    api: Api,
+    ui_dir: Option<PathBuf>,
+    shutdown: watch::Receiver<bool>,
+    secure: bool,
+) -> axum::Router {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list_devices))
         .routes(routes!(get_device))
@@ -156,14 +190,35 @@ pub fn app(api: Api, ui_dir: Option<PathBuf>, shutdown: watch::Receiver<bool>) -
         .routes(routes!(broker))
         .routes(routes!(events))
         .routes(routes!(openapi))
+        .routes(routes!(access_info))
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(list_credentials, create_credential))
+        .routes(routes!(delete_credential))
+        .routes(routes!(revoke_credential))
+        .routes(routes!(put_rules))
+        .routes(routes!(put_anonymous_rules))
+        .routes(routes!(test_acl))
+        .routes(routes!(list_phones))
+        .routes(routes!(start_pairing))
+        .routes(routes!(revoke_phone))
+        .routes(routes!(phone_mqtt))
+        .routes(routes!(pair))
         .split_for_parts();
     let doc = Arc::new(
         doc.to_pretty_json()
             .expect("the OpenAPI document serialises"),
     );
+    let state = AppState {
+        api,
+        doc,
+        shutdown,
+        secure,
+    };
     let router = router
         .route("/api", axum::routing::any(no_route))
-        .route("/api/{*rest}", axum::routing::any(no_route));
+        .route("/api/{*rest}", axum::routing::any(no_route))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard))
+        .route("/ca.crt", axum::routing::get(ca_certificate));
     let router = match ui_dir {
         Some(dir) => {
             let index = dir.join("index.html");
@@ -178,7 +233,133 @@ pub fn app(api: Api, ui_dir: Option<PathBuf>, shutdown: watch::Receiver<bool>) -
     router
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(AppState { api, doc, shutdown })
+        .with_state(state)
+}
+
+/// Whether a `Host` header names this PC's loopback: a page reached through any other name
+/// (a DNS-rebinding attack, or the PC's LAN name) is treated as coming from the LAN.
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.rsplit_once(':') {
+        Some((n, port)) if port.chars().all(|c| c.is_ascii_digit()) => n,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == TOKEN_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Paths a phone may not use: managing access is for the PC.
+fn local_only(path: &str) -> bool {
+    path.starts_with("/api/access") || path.starts_with("/api/phones")
+}
+
+/// Every `/api` request: from this PC, or from a phone with a valid token (401 otherwise);
+/// access management from this PC only (403); requests that change something from the hub's
+/// own pages only (403).
+async fn guard(
+    State(s): State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    req.extensions_mut().insert(Peer(peer));
+    let headers = req.headers();
+    if req.method() != axum::http::Method::GET
+        && req.method() != axum::http::Method::HEAD
+        && let Err(e) = check_origin(headers)
+    {
+        return e.into_response();
+    }
+    let path = req.uri().path().to_string();
+    let caller = if peer.is_some_and(|p| p.is_loopback()) && loopback_host(headers) {
+        Caller::Local
+    } else if path == "/api/pair" || path == "/api/openapi.json" {
+        return next.run(req).await;
+    } else {
+        match cookie_token(headers) {
+            Some(t) => match s.api.phone_for_token(&t, peer).await {
+                Some(id) => Caller::Phone(id),
+                None => return unauthorized(),
+            },
+            None => return unauthorized(),
+        }
+    };
+    if caller != Caller::Local && local_only(&path) {
+        return HttpError::new(
+            StatusCode::FORBIDDEN,
+            "local_only",
+            "access and phones are managed on the hub's PC",
+        )
+        .into_response();
+    }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+fn unauthorized() -> Response {
+    let mut r = HttpError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "this device is not paired with the hub: open the QR code on the hub's Phones page",
+    )
+    .into_response();
+    // Drop a token that no longer works, so the page shows the pairing help.
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        axum::http::HeaderValue::from_static(
+            "hearth_token=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
+        ),
+    );
+    r
+}
+
+/// The hub's CA certificate, for phones and devices to trust its TLS listeners.
+async fn ca_certificate(State(s): State<AppState>) -> Response {
+    match s.api.ca_certificate() {
+        Some(pem) => (
+            [
+                (header::CONTENT_TYPE, "application/x-x509-ca-cert"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"hearth-ca.crt\"",
+                ),
+            ],
+            pem,
+        )
+            .into_response(),
+        None => HttpError::new(
+            StatusCode::NOT_FOUND,
+            "no_tls",
+            "TLS is off on this hub, so it has no CA certificate",
+        )
+        .into_response(),
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` turns true.
@@ -195,12 +376,74 @@ pub async fn serve(
         // kilobytes rather than the megabytes the kernel would otherwise buffer for it.
         let _ = socket2::SockRef::from(&*tcp).set_send_buffer_size(SEND_BUFFER_BYTES);
     });
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { crate::stopped(&mut shutdown).await })
-        .await;
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { crate::stopped(&mut shutdown).await })
+    .await;
     if let Err(e) = result {
         tracing::error!("HTTP server stopped: {e}");
     }
+}
+
+/// Serves `app` over TLS on `listener` until `shutdown` turns true. Each connection's
+/// handshake runs in its own task, with a time limit, so a slow client holds up no one.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: rustls::ServerConfig,
+    app: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = crate::stopped(&mut shutdown) => break,
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("HTTPS accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER_BYTES);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let mut stop = shutdown.clone();
+        conns.spawn(async move {
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+            else {
+                return;
+            };
+            let svc = tower::ServiceExt::map_request(
+                app,
+                move |mut r: axum::extract::Request<hyper::body::Incoming>| {
+                    r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    r
+                },
+            );
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(svc));
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = crate::stopped(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                }
+            }
+        });
+        while conns.try_join_next().is_some() {}
+    }
+    conns.shutdown().await;
 }
 
 async fn no_route() -> HttpError {
@@ -431,9 +674,14 @@ async fn events(
         })?;
     let rx = s.api.subscribe();
     let shutdown = s.shutdown.clone();
+    // A phone's stream ends when the phone is revoked.
+    let phone = match parts.extensions.get::<Caller>() {
+        Some(Caller::Phone(id)) => Some((*id, s.api.revocations(), s.api.clone())),
+        _ => None,
+    };
     Ok(ws
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| stream_events(socket, rx, filter, shutdown)))
+        .on_upgrade(move |socket| stream_events(socket, rx, filter, shutdown, phone)))
 }
 
 const EVENT_TYPES: [&str; 5] = [
@@ -494,7 +742,12 @@ async fn stream_events(
     mut rx: broadcast::Receiver<Arc<Event>>,
     filter: Option<HashSet<&'static str>>,
     mut shutdown: watch::Receiver<bool>,
+    phone: Option<(i64, watch::Receiver<u64>, Api)>,
 ) {
+    let (phone_id, mut revocations, api) = match phone {
+        Some((id, r, api)) => (Some(id), Some(r), Some(api)),
+        None => (None, None, None),
+    };
     let (mut tx, mut incoming) = socket.split();
     let close = |code, reason: String| {
         Message::Close(Some(CloseFrame {
@@ -506,6 +759,11 @@ async fn stream_events(
         tokio::select! {
             _ = crate::stopped(&mut shutdown) => {
                 break Some((close_code::AWAY, "the hub is stopping".to_string()));
+            }
+            Ok(()) = async { match revocations.as_mut() { Some(r) => r.changed().await, None => std::future::pending().await } } => {
+                if let (Some(id), Some(api)) = (phone_id, &api) && !api.phone_valid(id) {
+                    break Some((close_code::POLICY, "this phone was revoked".to_string()));
+                }
             }
             m = incoming.next() => match m {
                 // Pings are answered by the WebSocket layer; other client messages mean nothing.
@@ -546,6 +804,212 @@ async fn stream_events(
         tracing::debug!("closing an events stream: {reason}");
         let _ = tokio::time::timeout(WS_CLOSE_TIMEOUT, tx.send(close(code, reason))).await;
     }
+}
+
+/// The access overview: settings, CA fingerprint, endpoints, anonymous rules.
+#[utoipa::path(get, path = "/api/access", tag = "access",
+    responses((status = 200, body = AccessInfo),
+              (status = 403, description = "Not from this PC", body = ApiError),
+              (status = 409, description = "The hub uses an external broker", body = ApiError)))]
+async fn access_info(State(s): State<AppState>) -> Result<Json<AccessInfo>> {
+    Ok(Json(s.api.access_info()?))
+}
+
+/// The access settings.
+#[utoipa::path(get, path = "/api/access/settings", tag = "access",
+    responses((status = 200, body = Settings), (status = 403, body = ApiError)))]
+async fn get_settings(State(s): State<AppState>) -> Result<Json<Settings>> {
+    Ok(Json(s.api.access_info()?.settings))
+}
+
+/// Changes the access settings. Turning anonymous access down disconnects the anonymous
+/// clients it no longer allows.
+#[utoipa::path(put, path = "/api/access/settings", tag = "access", request_body = Settings,
+    responses((status = 200, body = Settings), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
+async fn put_settings(
+    State(s): State<AppState>,
+    body: std::result::Result<Json<Settings>, JsonRejection>,
+) -> Result<Json<Settings>> {
+    let Json(settings) = body?;
+    Ok(Json(s.api.set_access_settings(settings).await?))
+}
+
+/// Every MQTT credential with its rules and live sessions.
+#[utoipa::path(get, path = "/api/access/credentials", tag = "access",
+    responses((status = 200, body = Vec<Credential>), (status = 403, body = ApiError)))]
+async fn list_credentials(State(s): State<AppState>) -> Result<Json<Vec<Credential>>> {
+    Ok(Json(s.api.credentials().await?))
+}
+
+/// Makes a credential with its role's default rules. The password is in this answer only.
+#[utoipa::path(post, path = "/api/access/credentials", tag = "access", request_body = NewCredential,
+    responses((status = 201, body = CreatedCredential),
+              (status = 400, description = "Bad username, password or topic", body = ApiError),
+              (status = 403, body = ApiError),
+              (status = 409, description = "The username is taken", body = ApiError)))]
+async fn create_credential(
+    State(s): State<AppState>,
+    body: std::result::Result<Json<NewCredential>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedCredential>)> {
+    let Json(n) = body?;
+    Ok((StatusCode::CREATED, Json(s.api.create_credential(n).await?)))
+}
+
+/// Deletes a credential and its rules, and disconnects its sessions.
+#[utoipa::path(delete, path = "/api/access/credentials/{id}", tag = "access",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn delete_credential(
+    State(s): State<AppState>,
+    p: std::result::Result<Path<i64>, PathRejection>,
+) -> Result<StatusCode> {
+    let Path(id) = p?;
+    s.api.delete_credential(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes a credential: its sessions are disconnected before this answers, and it can no
+/// longer connect.
+#[utoipa::path(post, path = "/api/access/credentials/{id}/revoke", tag = "access",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Credential), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn revoke_credential(
+    State(s): State<AppState>,
+    p: std::result::Result<Path<i64>, PathRejection>,
+) -> Result<Json<Credential>> {
+    let Path(id) = p?;
+    Ok(Json(s.api.revoke_credential(id).await?))
+}
+
+/// Replaces a credential's rules (the first that applies decides; what none allows is
+/// denied).
+#[utoipa::path(put, path = "/api/access/credentials/{id}/rules", tag = "access",
+    params(("id" = i64, Path)), request_body = Vec<Rule>,
+    responses((status = 200, body = Vec<Rule>), (status = 400, description = "A bad filter", body = ApiError),
+              (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn put_rules(
+    State(s): State<AppState>,
+    p: std::result::Result<Path<i64>, PathRejection>,
+    body: std::result::Result<Json<Vec<Rule>>, JsonRejection>,
+) -> Result<Json<Vec<Rule>>> {
+    let Path(id) = p?;
+    let Json(rules) = body?;
+    Ok(Json(s.api.set_rules(Some(id), rules).await?))
+}
+
+/// Replaces the rules of anonymous LAN clients.
+#[utoipa::path(put, path = "/api/access/anonymous-rules", tag = "access", request_body = Vec<Rule>,
+    responses((status = 200, body = Vec<Rule>), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
+async fn put_anonymous_rules(
+    State(s): State<AppState>,
+    body: std::result::Result<Json<Vec<Rule>>, JsonRejection>,
+) -> Result<Json<Vec<Rule>>> {
+    let Json(rules) = body?;
+    Ok(Json(s.api.set_rules(None, rules).await?))
+}
+
+/// "Test a topic": what the rules decide for a publish or subscribe, and which rule decides.
+#[utoipa::path(post, path = "/api/access/test", tag = "access", request_body = AclQuestion,
+    responses((status = 200, body = AclTest), (status = 400, body = ApiError),
+              (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn test_acl(
+    State(s): State<AppState>,
+    body: std::result::Result<Json<AclQuestion>, JsonRejection>,
+) -> Result<Json<AclTest>> {
+    let Json(q) = body?;
+    Ok(Json(s.api.test_acl(&q)?))
+}
+
+/// Paired phones, with when each was last seen.
+#[utoipa::path(get, path = "/api/phones", tag = "phones",
+    responses((status = 200, body = Vec<Phone>), (status = 403, body = ApiError)))]
+async fn list_phones(State(s): State<AppState>) -> Result<Json<Vec<Phone>>> {
+    Ok(Json(s.api.phones().await?))
+}
+
+/// A fresh single-use pairing code, its URL and QR code.
+#[utoipa::path(post, path = "/api/phones/pairing", tag = "phones",
+    responses((status = 200, body = Pairing), (status = 403, body = ApiError),
+              (status = 409, description = "The HTTP listener is off", body = ApiError)))]
+async fn start_pairing(State(s): State<AppState>) -> Result<Json<Pairing>> {
+    Ok(Json(s.api.start_pairing()?))
+}
+
+/// Revokes a paired phone: its token stops working at once.
+#[utoipa::path(post, path = "/api/phones/{id}/revoke", tag = "phones",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "Revoked"), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn revoke_phone(
+    State(s): State<AppState>,
+    p: std::result::Result<Path<i64>, PathRejection>,
+) -> Result<StatusCode> {
+    let Path(id) = p?;
+    s.api.revoke_phone(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whose MQTT app the settings are for.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MqttSetupRequest {
+    /// The phone's or person's name, e.g. "Ann's phone".
+    name: String,
+}
+
+/// A fresh phone credential and an MQTT app's settings as a QR code.
+#[utoipa::path(post, path = "/api/phones/mqtt", tag = "phones", request_body = MqttSetupRequest,
+    responses((status = 200, body = MqttSetup), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
+async fn phone_mqtt(
+    State(s): State<AppState>,
+    body: std::result::Result<Json<MqttSetupRequest>, JsonRejection>,
+) -> Result<Json<MqttSetup>> {
+    let Json(r) = body?;
+    Ok(Json(s.api.phone_mqtt_setup(&r.name).await?))
+}
+
+/// A phone's pairing.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PairRequest {
+    /// The code from the QR code's URL.
+    code: String,
+    /// What to call the phone in the hub's list.
+    name: Option<String>,
+}
+
+/// Trades a pairing code (single use, valid for minutes) for a long-lived token, set as an
+/// HttpOnly cookie.
+#[utoipa::path(post, path = "/api/pair", tag = "phones", request_body = PairRequest,
+    responses((status = 200, description = "Paired; the token is in the cookie", body = Phone),
+              (status = 400, description = "Malformed request", body = ApiError),
+              (status = 401, description = "Unknown, used or expired code", body = ApiError)))]
+async fn pair(
+    State(s): State<AppState>,
+    axum::Extension(Peer(peer)): axum::Extension<Peer>,
+    body: std::result::Result<Json<PairRequest>, JsonRejection>,
+) -> Result<Response> {
+    let Json(r) = body?;
+    if r.code.len() > 256 {
+        return Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_pairing_code",
+            "that is not a pairing code",
+        ));
+    }
+    let (token, phone) = s
+        .api
+        .pair(&r.code, r.name.as_deref().unwrap_or(""), peer)
+        .await?;
+    let cookie = format!(
+        "{TOKEN_COOKIE}={token}; Path=/; Max-Age={TOKEN_MAX_AGE}; HttpOnly; SameSite=Lax{}",
+        if s.secure { "; Secure" } else { "" }
+    );
+    let mut resp = Json(phone).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie.parse().map_err(ApiError::internal)?,
+    );
+    Ok(resp)
 }
 
 #[cfg(test)]

@@ -8,11 +8,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::{Api, BrokerLink, Parts};
+use crate::auth::Access;
 use crate::broker::{Broker, BrokerError, BrokerOptions};
 use crate::commands::{CommandError, Tracker};
 use crate::config::{BrokerMode, Config};
 use crate::events::Bus;
 use crate::ingest::{self, IngestOptions, Sinks};
+use crate::mdns::{Mdns, Services};
 use crate::recorder::{Recorder, RecorderOptions};
 use crate::registry::{Registry, RegistryLimits};
 use crate::sim::{self, SimOptions, SimStats};
@@ -37,6 +39,12 @@ pub enum HubError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot load credentials and settings: {0}")]
+    Access(#[from] sqlx::Error),
+    #[error("cannot make the hub's TLS certificates: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("cannot set up HTTPS: {0}")]
+    Https(String),
 }
 
 /// A listener the hub serves, with its real address.
@@ -63,6 +71,7 @@ pub struct Hub {
     tracker: Tracker,
     tracker_task: JoinHandle<()>,
     other_tasks: Vec<JoinHandle<()>>,
+    mdns: Option<Mdns>,
 }
 
 impl Hub {
@@ -74,6 +83,31 @@ impl Hub {
             source: e,
         })?;
         let store = Store::open(&cfg.db_path()).await?;
+        let access = Access::load(store.pool().clone()).await?;
+        if cfg.anonymous.is_some() || cfg.mdns.is_some() {
+            let mut s = access.settings();
+            s.anonymous = cfg.anonymous.unwrap_or(s.anonymous);
+            s.mdns = cfg.mdns.unwrap_or(s.mdns);
+            access
+                .set_settings(s)
+                .await
+                .map_err(|e| HubError::Https(e.to_string()))?;
+        }
+        let embedded = matches!(cfg.broker, BrokerMode::Embedded { .. });
+        let wants_tls = cfg.https.is_some()
+            || matches!(cfg.broker, BrokerMode::Embedded { mqtts, wss, .. } if mqtts.is_some() || wss.is_some());
+        let tls = if wants_tls {
+            let dir = cfg.data_dir.join("tls");
+            Some(
+                tokio::task::spawn_blocking(move || {
+                    crate::tls::ensure(&dir, &crate::tls::local_names())
+                })
+                .await
+                .map_err(|e| HubError::Https(e.to_string()))??,
+            )
+        } else {
+            None
+        };
         // Bound first, so a taken port fails the start before anything else runs.
         let http_listener = match cfg.http {
             Some(addr) => Some(
@@ -83,13 +117,31 @@ impl Hub {
             ),
             None => None,
         };
+        let https_listener = match (cfg.https, &tls) {
+            (Some(addr), Some(files)) => Some((
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| HubError::Http { addr, source })?,
+                crate::tls::server_config(files).map_err(HubError::Https)?,
+            )),
+            _ => None,
+        };
         let (broker, mut listeners, client_host, client_port, public_host, public_port) =
             match &cfg.broker {
-                BrokerMode::Embedded { mqtt, ws } => {
+                BrokerMode::Embedded {
+                    mqtt,
+                    ws,
+                    mqtts,
+                    wss,
+                } => {
                     let b = Broker::start(
                         BrokerOptions {
                             mqtt: *mqtt,
                             ws: *ws,
+                            mqtts: *mqtts,
+                            wss: *wss,
+                            tls: tls.clone(),
+                            access: access.clone(),
                             limits: cfg.limits,
                             sys_interval: cfg.sys_interval,
                         },
@@ -100,11 +152,14 @@ impl Hub {
                         name: "mqtt",
                         addr: b.mqtt_addr,
                     }];
-                    if let Some(ws) = b.ws_addr {
-                        l.push(ListenerInfo {
-                            name: "ws",
-                            addr: ws,
-                        });
+                    for (name, addr) in [
+                        ("mqtts", b.mqtts_addr),
+                        ("ws", b.ws_addr),
+                        ("wss", b.wss_addr),
+                    ] {
+                        if let Some(addr) = addr {
+                            l.push(ListenerInfo { name, addr });
+                        }
                     }
                     let internal = b.internal_addr;
                     let public = connectable(b.mqtt_addr);
@@ -137,6 +192,9 @@ impl Hub {
             port: client_port,
             client_id: format!("hearth-hub-{}", std::process::id()),
             max_packet_bytes: cfg.limits.max_packet_bytes,
+            credentials: embedded
+                .then(|| access.internal_credentials(crate::auth::HUB_USER))
+                .flatten(),
         };
         let (client, eventloop) = ingest::client(&ingest_opts);
         let bus = Bus::default();
@@ -157,6 +215,23 @@ impl Hub {
                 })?,
             });
         }
+        if let Some((l, _)) = &https_listener {
+            listeners.push(ListenerInfo {
+                name: "https",
+                addr: l.local_addr().map_err(|source| HubError::Http {
+                    addr: cfg.https.expect("bound"),
+                    source,
+                })?,
+            });
+        }
+        let find = |name: &str| listeners.iter().find(|l| l.name == name).map(|l| l.addr);
+        let mdns = embedded.then(|| {
+            Mdns::new(Services {
+                mqtt: find("mqtt"),
+                mqtts: find("mqtts"),
+                http: find("http"),
+            })
+        });
         let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let api = Api::new(Parts {
             registry: registry.clone(),
@@ -175,7 +250,17 @@ impl Hub {
             connected: connected.clone(),
             retention_days: cfg.retention_days,
             hub_received: received.clone(),
+            access: access.clone(),
+            tls: tls.clone(),
+            mdns: mdns.clone(),
+            public_host: cfg.public_host.clone(),
         });
+        if let Some(m) = &mdns {
+            let m = m.clone();
+            let on = access.settings().mdns;
+            // The daemon's start-up touches every interface; keep it off the runtime.
+            tokio::task::spawn_blocking(move || m.set(on));
+        }
         let ingest_task = tokio::spawn(ingest::run(
             ingest_opts,
             client,
@@ -194,7 +279,15 @@ impl Hub {
         if let Some(l) = http_listener {
             other_tasks.push(tokio::spawn(crate::http::serve(
                 l,
-                crate::http::app(api.clone(), cfg.ui_dir.clone(), shutdown_rx.clone()),
+                crate::http::app(api.clone(), cfg.ui_dir.clone(), shutdown_rx.clone(), false),
+                shutdown_rx.clone(),
+            )));
+        }
+        if let Some((l, tls_cfg)) = https_listener {
+            other_tasks.push(tokio::spawn(crate::http::serve_tls(
+                l,
+                tls_cfg,
+                crate::http::app(api.clone(), cfg.ui_dir.clone(), shutdown_rx.clone(), true),
                 shutdown_rx.clone(),
             )));
         }
@@ -209,6 +302,9 @@ impl Hub {
             let opts = SimOptions {
                 host: public_host,
                 port: public_port,
+                credentials: embedded
+                    .then(|| access.internal_credentials(crate::auth::SIM_USER))
+                    .flatten(),
                 rooms: cfg.demo_rooms,
                 interval: Duration::from_secs(2),
                 ..SimOptions::default()
@@ -232,6 +328,7 @@ impl Hub {
             tracker,
             tracker_task,
             other_tasks,
+            mdns,
         })
     }
 
@@ -272,6 +369,9 @@ impl Hub {
     /// database and stops the broker.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        if let Some(m) = self.mdns.clone() {
+            let _ = tokio::task::spawn_blocking(move || m.set(false)).await;
+        }
         if let Some(t) = self.sim_task {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }

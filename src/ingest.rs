@@ -26,6 +26,8 @@ pub struct IngestOptions {
     pub client_id: String,
     /// Largest packet the client accepts; matches the broker's limit.
     pub max_packet_bytes: u32,
+    /// Username and password: the hub's internal credentials with the embedded broker.
+    pub credentials: Option<(String, String)>,
 }
 
 /// Where the hub's client hands what it receives.
@@ -46,6 +48,9 @@ pub fn client(opts: &IngestOptions) -> (AsyncClient, EventLoop) {
     mo.set_keep_alive(Duration::from_secs(30));
     mo.set_clean_start(true);
     mo.set_max_packet_size(Some(opts.max_packet_bytes));
+    if let Some((u, p)) = &opts.credentials {
+        mo.set_credentials(u.clone(), p.clone());
+    }
     // The broker may send this many QoS 1/2 messages before waiting for acks.
     mo.set_receive_maximum(Some(1024));
     // Commands are single small packets: Nagle's algorithm would hold each back until the

@@ -16,7 +16,10 @@
 //!
 //! The binaries `hearthd` and `hearth-sim` are thin adapters over this library.
 
+pub mod access_api;
+pub mod acl;
 pub mod api;
+pub mod auth;
 pub mod broker;
 pub mod commands;
 pub mod config;
@@ -24,11 +27,13 @@ pub mod events;
 pub mod http;
 pub mod hub;
 pub mod ingest;
+pub mod mdns;
 pub mod payload;
 pub mod recorder;
 pub mod registry;
 pub mod sim;
 pub mod store;
+pub mod tls;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {

@@ -32,6 +32,8 @@ pub struct SimOptions {
     pub drop_replies: f64,
     /// Prefix of the simulator's client ids, unique per simulator.
     pub client_prefix: String,
+    /// Username and password, when the broker wants them.
+    pub credentials: Option<(String, String)>,
 }
 
 impl Default for SimOptions {
@@ -44,6 +46,7 @@ impl Default for SimOptions {
             reply_delay: Duration::ZERO,
             drop_replies: 0.0,
             client_prefix: format!("hearth-sim-{}", std::process::id()),
+            credentials: None,
         }
     }
 }
@@ -131,6 +134,9 @@ async fn run_room(
         opts.port,
     );
     mo.set_keep_alive(Duration::from_secs(30));
+    if let Some((u, p)) = &opts.credentials {
+        mo.set_credentials(u.clone(), p.clone());
+    }
     // A light replies at once, as one small packet: no Nagle delay.
     let mut net = rumqttc::NetworkOptions::new();
     net.set_tcp_nodelay(true);

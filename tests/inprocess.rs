@@ -113,7 +113,9 @@ async fn external_broker_mode_records_from_mosquitto() {
     };
     let hub = start_hub(cfg).await;
     assert!(
-        hub.listeners().iter().all(|l| l.name == "http"),
+        hub.listeners()
+            .iter()
+            .all(|l| l.name == "http" || l.name == "https"),
         "an embedded broker started: {:?}",
         hub.listeners()
     );

@@ -8,7 +8,10 @@
 use std::sync::Mutex;
 
 use clap::Parser;
+use hearth::access_api::{AccessInfo, AclQuestion, MqttSetup, Pairing};
+use hearth::acl::Rule;
 use hearth::api::{Api, ApiError, BrokerStatus, SeriesHistory, TopicNode};
+use hearth::auth::{AclTest, CreatedCredential, Credential, NewCredential, Phone, Settings};
 use hearth::commands::Command;
 use hearth::config::{Args, Config};
 use hearth::hub::Hub;
@@ -65,6 +68,75 @@ async fn get_history(
 #[tauri::command]
 fn broker_status(api: State<'_, Api>) -> BrokerStatus {
     api.broker_status()
+}
+
+// Access and phones: the window is on the hub's own PC, so it manages them without signing in.
+
+#[tauri::command]
+fn access_info(api: State<'_, Api>) -> Result<AccessInfo> {
+    api.access_info()
+}
+
+#[tauri::command]
+async fn set_access_settings(api: State<'_, Api>, settings: Settings) -> Result<Settings> {
+    api.set_access_settings(settings).await
+}
+
+#[tauri::command]
+async fn list_credentials(api: State<'_, Api>) -> Result<Vec<Credential>> {
+    api.credentials().await
+}
+
+#[tauri::command]
+async fn create_credential(
+    api: State<'_, Api>,
+    credential: NewCredential,
+) -> Result<CreatedCredential> {
+    api.create_credential(credential).await
+}
+
+#[tauri::command]
+async fn revoke_credential(api: State<'_, Api>, id: i64) -> Result<Credential> {
+    api.revoke_credential(id).await
+}
+
+#[tauri::command]
+async fn delete_credential(api: State<'_, Api>, id: i64) -> Result<()> {
+    api.delete_credential(id).await
+}
+
+#[tauri::command]
+async fn set_rules(
+    api: State<'_, Api>,
+    credential: Option<i64>,
+    rules: Vec<Rule>,
+) -> Result<Vec<Rule>> {
+    api.set_rules(credential, rules).await
+}
+
+#[tauri::command]
+fn test_acl(api: State<'_, Api>, question: AclQuestion) -> Result<AclTest> {
+    api.test_acl(&question)
+}
+
+#[tauri::command]
+async fn list_phones(api: State<'_, Api>) -> Result<Vec<Phone>> {
+    api.phones().await
+}
+
+#[tauri::command]
+fn start_pairing(api: State<'_, Api>) -> Result<Pairing> {
+    api.start_pairing()
+}
+
+#[tauri::command]
+async fn revoke_phone(api: State<'_, Api>, id: i64) -> Result<()> {
+    api.revoke_phone(id).await
+}
+
+#[tauri::command]
+async fn phone_mqtt(api: State<'_, Api>, name: String) -> Result<MqttSetup> {
+    api.phone_mqtt_setup(&name).await
 }
 
 /// The running hub, taken out once by Quit.
@@ -164,7 +236,19 @@ fn main() {
             get_command,
             list_topics,
             get_history,
-            broker_status
+            broker_status,
+            access_info,
+            set_access_settings,
+            list_credentials,
+            create_credential,
+            revoke_credential,
+            delete_credential,
+            set_rules,
+            test_acl,
+            list_phones,
+            start_pairing,
+            revoke_phone,
+            phone_mqtt
         ])
         .run(tauri::generate_context!())
         .expect("the desktop app failed to start");

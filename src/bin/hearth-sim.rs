@@ -38,6 +38,17 @@ struct Args {
     /// Log level.
     #[arg(long, value_name = "LEVEL", default_value = "warn")]
     log: String,
+    /// MQTT username, for a broker that wants credentials (with --password).
+    #[arg(long, value_name = "NAME", requires = "password")]
+    username: Option<String>,
+    /// MQTT password (or set HEARTH_SIM_PASSWORD).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "HEARTH_SIM_PASSWORD",
+        requires = "username"
+    )]
+    password: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -67,6 +78,7 @@ fn main() -> ExitCode {
         interval: args.interval,
         reply_delay: args.reply_delay,
         drop_replies: args.drop_replies,
+        credentials: args.username.zip(args.password),
         ..SimOptions::default()
     };
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");

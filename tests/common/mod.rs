@@ -46,6 +46,10 @@ pub struct HubProcess {
     pub ws: Option<SocketAddr>,
     /// The HTTP API (on an ephemeral port unless the test passed `--http-listen`).
     pub http: Option<SocketAddr>,
+    /// Every listener hearthd reported, by name (`mqtt`, `mqtts`, `ws`, `wss`, `http`, `https`).
+    pub listeners: std::collections::HashMap<String, SocketAddr>,
+    /// The process id (for entering its network namespace).
+    pub pid: u32,
     pub data_dir: PathBuf,
     args: Vec<String>,
     /// Lines hearthd printed after its listener lines.
@@ -65,21 +69,44 @@ impl HubProcess {
 
     /// Starts `hearthd` on an existing data folder.
     pub fn start_in(dir: &Path, extra: &[&str]) -> HubProcess {
+        Self::start_wrapped(dir, extra, &[])
+    }
+
+    /// Starts `hearthd` through `wrapper` (e.g. `unshare --net ...`), which must exec it.
+    /// Every listener is on an ephemeral loopback port and mDNS is off unless `extra` says
+    /// otherwise.
+    pub fn start_wrapped(dir: &Path, extra: &[&str], wrapper: &[&str]) -> HubProcess {
         let mut args: Vec<String> = vec![
             "--data-dir".into(),
             dir.display().to_string(),
-            "--mqtt-listen".into(),
-            "127.0.0.1:0".into(),
-            "--ws-listen".into(),
-            "127.0.0.1:0".into(),
             "--log".into(),
             "warn".into(),
         ];
-        if !extra.contains(&"--http-listen") {
-            args.extend(["--http-listen".into(), "127.0.0.1:0".into()]);
+        for flag in [
+            "--mqtt-listen",
+            "--mqtts-listen",
+            "--ws-listen",
+            "--wss-listen",
+            "--http-listen",
+            "--https-listen",
+        ] {
+            if !extra.contains(&flag) {
+                args.extend([flag.into(), "127.0.0.1:0".into()]);
+            }
+        }
+        if !extra.contains(&"--mdns") {
+            args.extend(["--mdns".into(), "off".into()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hearthd"))
+        let mut cmd = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(env!("CARGO_BIN_EXE_hearthd"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_hearthd")),
+        };
+        let mut child = cmd
             .args(&args)
             // Not the repository: hearthd serves `ui/dist` from its working folder when it
             // exists, and a test's hub must not depend on whether the dashboard was built.
@@ -98,9 +125,7 @@ impl HubProcess {
                 }
             }
         });
-        let mut mqtt = None;
-        let mut ws = None;
-        let mut http = None;
+        let mut listeners = std::collections::HashMap::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -111,21 +136,24 @@ impl HubProcess {
                     panic!("hearthd did not report its listeners within 30 s");
                 }
             };
-            if let Some(a) = line.strip_prefix("mqtt listening on ") {
-                mqtt = Some(a.parse().expect("mqtt addr"));
-            } else if let Some(a) = line.strip_prefix("ws listening on ") {
-                ws = Some(a.parse().expect("ws addr"));
-            } else if let Some(a) = line.strip_prefix("http listening on ") {
-                http = Some(a.parse().expect("http addr"));
+            if let Some((name, a)) = line.split_once(" listening on ") {
+                listeners.insert(
+                    name.to_string(),
+                    a.parse::<SocketAddr>().expect("listener address"),
+                );
             } else if line.starts_with("data folder ") {
                 break;
             }
         }
         HubProcess {
+            pid: child.id(),
             child: Some(child),
-            mqtt: mqtt.expect("hearthd printed no mqtt listener"),
-            ws,
-            http,
+            mqtt: *listeners
+                .get("mqtt")
+                .expect("hearthd printed no mqtt listener"),
+            ws: listeners.get("ws").copied(),
+            http: listeners.get("http").copied(),
+            listeners,
             data_dir: dir.to_path_buf(),
             args: extra.iter().map(|s| s.to_string()).collect(),
             stdout: rx,

@@ -72,7 +72,8 @@ const started = await req('POST', '/session', {
       'tauri:options': {
         application: app,
         args: ['--demo', '--demo-rooms', '2', '--data-dir', dataDir, '--mqtt-listen', '127.0.0.1:0',
-          '--ws-listen', 'off', '--http-listen', 'off', '--log', 'warn'],
+          '--ws-listen', 'off', '--mqtts-listen', '127.0.0.1:0', '--wss-listen', 'off',
+          '--http-listen', '127.0.0.1:0', '--https-listen', 'off', '--mdns', 'off', '--log', 'warn'],
       },
     },
   },
@@ -145,6 +146,34 @@ try {
       await shot(name);
     });
   }
+
+  const go = (hash) => req('POST', `${s}/execute/sync`, { script: `location.hash = ${JSON.stringify(hash)}`, args: [] });
+  const click = async (css) => req('POST', `${s}/element/${await find(css)}/click`, {});
+
+  await check('the Access page makes a credential without signing in, and tests a topic', async () => {
+    await go('#/access');
+    const user = await find('#new-user');
+    await req('POST', `${s}/element/${user}/value`, { text: 'hall-sensor' });
+    await req('POST', `${s}/element/${await find('#new-topic')}/value`, { text: 'home/hall/temperature' });
+    await click('form[aria-label="New credential"] button[type=submit]');
+    const pw = await text(await find('.secret code.password', 10_000));
+    if (pw.length < 16) throw new Error(`password: ${pw}`);
+    await find('table.creds tbody tr');
+    await req('POST', `${s}/element/${await find('#test-topic')}/value`, { text: 'home/hall/temperature' });
+    await click('#h-test ~ form button[type=submit]');
+    const verdict = await text(await find('.verdict.ok', 10_000));
+    if (!verdict.includes('rule 1')) throw new Error(`verdict: ${verdict}`);
+    await shot('desktop-access.png');
+  });
+
+  await check('the Phones page shows a pairing QR code', async () => {
+    await go('#/phones');
+    await click('section[aria-labelledby=h-pair] button.primary');
+    await find('img.qr', 10_000);
+    const url = await text(await find('#pair-url'));
+    if (!/^http:\/\/127\.0\.0\.1:\d+\/pair\?code=[0-9a-f]{32}$/.test(url)) throw new Error(`pairing URL: ${url}`);
+    await shot('desktop-phones.png');
+  });
 } finally {
   await req('DELETE', s).catch(() => {});
 }

@@ -33,6 +33,7 @@ function startHub(extra) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-e2e-'));
   dirs.push(dir);
   const args = ['--data-dir', dir, '--mqtt-listen', '127.0.0.1:0', '--ws-listen', 'off',
+    '--mqtts-listen', '127.0.0.1:0', '--wss-listen', 'off', '--https-listen', 'off', '--mdns', 'off',
     '--http-listen', '127.0.0.1:0', '--ui-dir', dist, '--log', 'warn', ...extra];
   const proc = spawn(hearthd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(proc);
@@ -80,11 +81,14 @@ async function noHorizontalScroll(page) {
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    // The pairing URL names the hub as a phone on the LAN would reach it; here that name
+    // leads to the test's loopback hub, and the hub treats it like any LAN address.
+    '--host-resolver-rules=MAP hearth.test 127.0.0.1'],
 });
 
 try {
-  const demo = await startHub(['--demo', '--demo-rooms', '3']);
+  const demo = await startHub(['--demo', '--demo-rooms', '3', '--public-host', 'hearth.test']);
   const base = `http://${demo.http}`;
   const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await ctx.newPage();
@@ -169,6 +173,95 @@ try {
     await page.screenshot({ path: join(shots, 'broker.png'), fullPage: true });
   });
 
+  await check('access page: make a device credential, edit its rules, test a topic', async () => {
+    await page.goto(base + '/#/access');
+    await page.locator('#new-user').waitFor({ timeout: 10_000 });
+    await page.fill('#new-user', 'kitchen-light');
+    await page.selectOption('#new-role', 'device');
+    await page.fill('#new-topic', 'home/kitchen/light');
+    await page.click('form[aria-label="New credential"] button[type=submit]');
+    const pw = await page.locator('.secret code.password').textContent({ timeout: 10_000 });
+    assert(pw && pw.length >= 16, `password shown once: ${pw}`);
+    await page.locator('table.creds td strong', { hasText: 'kitchen-light' }).waitFor();
+    await page.click('table.creds button:has-text("Rules")');
+    const filter = await page.locator('.rule-table input').first().inputValue();
+    assert(filter === 'home/kitchen/light/#', `default device rule: ${filter}`);
+    await page.click('.rules button:has-text("Add rule")');
+    await page.locator('.rule-table input').nth(1).fill('home/+/light/set');
+    await page.locator('.rule-table tbody tr').nth(1).locator('select').first().selectOption('allow');
+    await page.locator('.rule-table tbody tr').nth(1).locator('select').nth(1).selectOption('publish');
+    await page.click('.rules button:has-text("Save rules")');
+    await page.locator('.rules .status-line.ok').waitFor({ timeout: 10_000 });
+    await page.selectOption('#test-req', 'publish');
+    await page.fill('#test-topic', 'home/hall/light/set');
+    await page.click('#h-test ~ form button[type=submit]');
+    const verdict = await page.locator('.verdict.ok').textContent({ timeout: 10_000 });
+    assert(verdict.includes('rule 2'), `verdict: ${verdict}`);
+    await page.fill('#test-topic', 'home/hall/temperature');
+    await page.click('#h-test ~ form button[type=submit]');
+    const denied = await page.locator('.verdict.bad').textContent({ timeout: 10_000 });
+    assert(denied.includes('no rule applies'), `verdict: ${denied}`);
+    const text = await page.locator('main').textContent();
+    assert(text.includes('SHA-256') && text.includes('mqtts'), 'CA fingerprint and TLS endpoint shown');
+    await page.screenshot({ path: join(shots, 'access.png'), fullPage: true });
+  });
+
+  await check('phones page: a QR code pairs a fresh browser, which lands on the dashboard signed in', async () => {
+    // A browser that is not paired is told how to pair.
+    const stranger = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const sp = await stranger.newPage();
+    const lanBase = base.replace('127.0.0.1', 'hearth.test');
+    await sp.goto(lanBase + '/#/devices');
+    const help = await sp.locator('[role=alert]').textContent({ timeout: 10_000 });
+    assert(help.includes('not paired'), `unpaired help: ${help}`);
+    await sp.screenshot({ path: join(shots, 'phone-not-paired.png'), fullPage: true });
+    await stranger.close();
+
+    await page.goto(base + '/#/phones');
+    await page.click('#h-pair ~ button.primary, section[aria-labelledby=h-pair] button.primary');
+    await page.locator('img.qr').waitFor({ timeout: 10_000 });
+    const url = await page.locator('#pair-url').textContent();
+    assert(url.startsWith(lanBase + '/pair?code='), `pairing URL ${url}`);
+    await page.screenshot({ path: join(shots, 'phones.png'), fullPage: true });
+
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+      userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36',
+    });
+    const pp = await phone.newPage();
+    await pp.goto(url);
+    await pp.locator('[data-device="kitchen/light"]').waitFor({ timeout: 15_000 });
+    assert(new URL(pp.url()).pathname === '/', `landed on ${pp.url()}`);
+    const cookies = await phone.cookies();
+    const token = cookies.find((c) => c.name === 'hearth_token');
+    assert(token && token.httpOnly, 'an HttpOnly token cookie');
+    await pp.locator('#link[data-state="open"]').waitFor({ timeout: 10_000 });
+    await pp.screenshot({ path: join(shots, 'phone-paired.png'), fullPage: true });
+    // The same code does not work twice.
+    const again = await browser.newContext();
+    const ap = await again.newPage();
+    await ap.goto(url);
+    const failed = await ap.locator('.error').textContent({ timeout: 10_000 });
+    assert(failed.includes('unknown, used or expired'), `second use: ${failed}`);
+    await again.close();
+
+    await page.locator('section[aria-labelledby=h-phones] td', { hasText: 'Pixel 8' }).waitFor({ timeout: 10_000 });
+    page.once('dialog', (d) => d.accept());
+    await page.click('section[aria-labelledby=h-phones] button:has-text("Revoke")');
+    await page.locator('section[aria-labelledby=h-phones] tr.revoked').waitFor({ timeout: 10_000 });
+    await pp.reload();
+    const after = await pp.locator('[role=alert]').textContent({ timeout: 10_000 });
+    assert(after.includes('not paired'), `revoked phone: ${after}`);
+    await phone.close();
+
+    await page.fill('#mqtt-name', "Ann's phone");
+    await page.click('section[aria-labelledby=h-mqtt] button[type=submit]');
+    await page.locator('section[aria-labelledby=h-mqtt] img.qr').waitFor({ timeout: 10_000 });
+    const mq = await page.locator('section[aria-labelledby=h-mqtt]').textContent();
+    assert(mq.includes('hearth.test') && mq.includes('ann-s-phone-'), `MQTT settings: ${mq}`);
+    await page.screenshot({ path: join(shots, 'phones-mqtt.png'), fullPage: true });
+  });
+
   await check('a 390-px phone screen has no horizontal scroll on any page', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     const p = await phone.newPage();
@@ -178,6 +271,8 @@ try {
       ['#/device/kitchen/light', 'table.log', 'phone-device-light.png'],
       ['#/topics', '.topic-name', 'phone-topics.png'],
       ['#/broker', 'table.stats', 'phone-broker.png'],
+      ['#/access', 'table.creds', 'phone-access.png'],
+      ['#/phones', 'section[aria-labelledby=h-pair] button', 'phone-phones.png'],
     ]) {
       await p.goto(base + '/' + hash);
       await p.locator(ready).first().waitFor({ timeout: 10_000 });

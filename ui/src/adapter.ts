@@ -3,8 +3,19 @@
 // implementation of `Hub` over Tauri IPC.
 
 import type {
+  AccessInfo,
+  AccessSettings,
+  AclQuestion,
+  AclTest,
   BrokerStatus,
   Command,
+  CreatedCredential,
+  Credential,
+  MqttSetup,
+  NewCredential,
+  Pairing,
+  Phone,
+  Rule,
   Device,
   HubEvent,
   Room,
@@ -33,6 +44,19 @@ export interface Hub {
   topics(): Promise<TopicNode[]>;
   history(topic: string, field: string, from: number, to: number, points: number): Promise<SeriesHistory>;
   broker(): Promise<BrokerStatus>;
+  accessInfo(): Promise<AccessInfo>;
+  setAccessSettings(s: AccessSettings): Promise<AccessSettings>;
+  credentials(): Promise<Credential[]>;
+  createCredential(c: NewCredential): Promise<CreatedCredential>;
+  revokeCredential(id: number): Promise<Credential>;
+  deleteCredential(id: number): Promise<void>;
+  /** Replaces the rules of a credential, or of anonymous LAN clients (`null`). */
+  setRules(credential: number | null, rules: Rule[]): Promise<Rule[]>;
+  testAcl(q: AclQuestion): Promise<AclTest>;
+  phones(): Promise<Phone[]>;
+  startPairing(): Promise<Pairing>;
+  revokePhone(id: number): Promise<void>;
+  phoneMqtt(name: string): Promise<MqttSetup>;
   /** Live events; `onLink` hears when the stream drops and comes back. Returns a stop function. */
   subscribe(onEvent: (e: HubEvent) => void, onLink?: (s: LinkState, retryInMs?: number) => void): () => void;
 }
@@ -61,7 +85,7 @@ export class HttpHub implements Hub {
     } catch {
       throw new HubError('unreachable', 'The hub cannot be reached.');
     }
-    const body = await r.json().catch(() => null);
+    const body = r.status === 204 ? null : await r.json().catch(() => null);
     if (!r.ok) {
       const code = body && typeof body.code === 'string' ? body.code : 'http_' + r.status;
       const message = body && typeof body.message === 'string' ? body.message : r.statusText;
@@ -101,6 +125,55 @@ export class HttpHub implements Hub {
   }
   broker() {
     return this.call<BrokerStatus>('/api/broker');
+  }
+
+  private send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.call<T>(path, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+  accessInfo() {
+    return this.call<AccessInfo>('/api/access');
+  }
+  setAccessSettings(s: AccessSettings) {
+    return this.send<AccessSettings>('PUT', '/api/access/settings', s);
+  }
+  credentials() {
+    return this.call<Credential[]>('/api/access/credentials');
+  }
+  createCredential(c: NewCredential) {
+    return this.send<CreatedCredential>('POST', '/api/access/credentials', c);
+  }
+  revokeCredential(id: number) {
+    return this.send<Credential>('POST', `/api/access/credentials/${id}/revoke`);
+  }
+  deleteCredential(id: number) {
+    return this.send<void>('DELETE', `/api/access/credentials/${id}`);
+  }
+  setRules(credential: number | null, rules: Rule[]) {
+    const path = credential === null ? '/api/access/anonymous-rules' : `/api/access/credentials/${credential}/rules`;
+    return this.send<Rule[]>('PUT', path, rules);
+  }
+  testAcl(q: AclQuestion) {
+    return this.send<AclTest>('POST', '/api/access/test', q);
+  }
+  phones() {
+    return this.call<Phone[]>('/api/phones');
+  }
+  startPairing() {
+    return this.send<Pairing>('POST', '/api/phones/pairing');
+  }
+  revokePhone(id: number) {
+    return this.send<void>('POST', `/api/phones/${id}/revoke`);
+  }
+  phoneMqtt(name: string) {
+    return this.send<MqttSetup>('POST', '/api/phones/mqtt', { name });
+  }
+  /** Trades a pairing code for this browser's token (set as a cookie by the hub). */
+  pair(code: string, name: string) {
+    return this.send<Phone>('POST', '/api/pair', { code, name });
   }
 
   subscribe(onEvent: (e: HubEvent) => void, onLink?: (s: LinkState, retryInMs?: number) => void) {

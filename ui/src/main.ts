@@ -3,6 +3,7 @@ import './style.css';
 import type uPlot from 'uplot';
 import { HttpHub, HubError, type Hub } from './adapter';
 import { TauriHub, inTauri } from './tauri';
+import { accessPage, phonesPage } from './access';
 import { detailChart, sparkline, toData } from './charts';
 import { h, replace } from './dom';
 import * as fmt from './format';
@@ -19,13 +20,56 @@ interface Page {
 }
 let page: Page = {};
 
-hub.subscribe(
-  (e) => page.onEvent?.(e),
-  (s, retry) => {
-    link.textContent = s === 'open' ? 'live' : s === 'connecting' ? 'connecting…' : `offline, retrying in ${Math.ceil((retry ?? 0) / 1000)} s`;
-    link.dataset.state = s;
-  },
-);
+/** A phone's name for the hub's list, from what its browser says it is. */
+function deviceName(): string {
+  const ua = navigator.userAgent;
+  const android = /Android [\d.]+; ([^;)]+)/.exec(ua);
+  if (android && android[1].trim() !== 'K') return android[1].trim();
+  if (/iPhone/.test(ua)) return 'iPhone';
+  if (/iPad/.test(ua)) return 'iPad';
+  if (/Android/.test(ua)) return 'Android phone';
+  return 'Browser';
+}
+
+/** Opened from a pairing QR code: trade its code for this browser's token, then go on. */
+async function pairFromUrl(): Promise<boolean> {
+  if (location.pathname !== '/pair' || !(hub instanceof HttpHub)) return true;
+  const code = new URLSearchParams(location.search).get('code') ?? '';
+  try {
+    const phone = await hub.pair(code, deviceName());
+    history.replaceState(null, '', '/#/devices');
+    sessionStorage.setItem('hearth-paired', phone.name);
+    return true;
+  } catch (e) {
+    replace(app, h('h1', {}, 'Pairing failed'),
+      h('div', { class: 'error', role: 'alert' }, (e as Error).message),
+      h('p', {}, 'Each code works once and for a few minutes. On the hub’s PC, open Phones and show a new code.'));
+    return false;
+  }
+}
+
+function notPaired(target: HTMLElement): void {
+  replace(target, h('div', { class: 'empty', role: 'alert' },
+    h('h2', {}, 'This device is not paired with the hub'),
+    h('p', {}, 'On the hub’s PC, open the Phones page and scan its QR code with this phone’s camera.')));
+}
+
+function start(): void {
+  hub.subscribe(
+    (e) => page.onEvent?.(e),
+    (s, retry) => {
+      link.textContent = s === 'open' ? 'live' : s === 'connecting' ? 'connecting…' : `offline, retrying in ${Math.ceil((retry ?? 0) / 1000)} s`;
+      link.dataset.state = s;
+    },
+  );
+  window.addEventListener('hashchange', route);
+  route();
+  const paired = sessionStorage.getItem('hearth-paired');
+  if (paired) {
+    sessionStorage.removeItem('hearth-paired');
+    link.textContent = `paired as ${paired}`;
+  }
+}
 
 function route(): void {
   page.leave?.();
@@ -38,11 +82,12 @@ function route(): void {
   if (name === 'device' && parts.length >= 3) page = devicePage(`${parts[1]}/${parts.slice(2).join('/')}`);
   else if (name === 'topics') page = topicsPage();
   else if (name === 'broker') page = brokerPage();
+  else if (name === 'access') page = accessPage(hub, app, loading);
+  else if (name === 'phones') page = phonesPage(hub, app, loading);
   else page = devicesPage();
   app.focus({ preventScroll: true });
 }
-window.addEventListener('hashchange', route);
-route();
+void pairFromUrl().then((ok) => ok && start());
 
 /** Shows `load`'s result via `show`; on failure says why and tries again every 3 s. */
 function loading<T>(target: HTMLElement, load: () => Promise<T>, show: (v: T) => void): () => void {
@@ -54,6 +99,7 @@ function loading<T>(target: HTMLElement, load: () => Promise<T>, show: (v: T) =>
       (v) => !gone && show(v),
       (e: unknown) => {
         if (gone) return;
+        if (e instanceof HubError && e.code === 'unauthorized') return notPaired(target);
         const unreachable = e instanceof HubError && e.code === 'unreachable';
         replace(
           target,

@@ -4,7 +4,26 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import { HubError, type Hub, type LinkState } from './adapter';
-import type { BrokerStatus, Command, Device, HubEvent, Room, SeriesHistory, TopicNode } from './types';
+import type {
+  AccessInfo,
+  AccessSettings,
+  AclQuestion,
+  AclTest,
+  BrokerStatus,
+  Command,
+  CreatedCredential,
+  Credential,
+  Device,
+  HubEvent,
+  MqttSetup,
+  NewCredential,
+  Pairing,
+  Phone,
+  Room,
+  Rule,
+  SeriesHistory,
+  TopicNode,
+} from './types';
 
 /** Whether this page runs in the desktop window. */
 export function inTauri(): boolean {
@@ -44,6 +63,42 @@ export class TauriHub implements Hub {
   }
   broker() {
     return call<BrokerStatus>('broker_status');
+  }
+  accessInfo() {
+    return call<AccessInfo>('access_info');
+  }
+  setAccessSettings(settings: AccessSettings) {
+    return call<AccessSettings>('set_access_settings', { settings });
+  }
+  credentials() {
+    return call<Credential[]>('list_credentials');
+  }
+  createCredential(credential: NewCredential) {
+    return call<CreatedCredential>('create_credential', { credential });
+  }
+  revokeCredential(id: number) {
+    return call<Credential>('revoke_credential', { id });
+  }
+  deleteCredential(id: number) {
+    return call<void>('delete_credential', { id });
+  }
+  setRules(credential: number | null, rules: Rule[]) {
+    return call<Rule[]>('set_rules', { credential, rules });
+  }
+  testAcl(question: AclQuestion) {
+    return call<AclTest>('test_acl', { question });
+  }
+  phones() {
+    return call<Phone[]>('list_phones');
+  }
+  startPairing() {
+    return call<Pairing>('start_pairing');
+  }
+  revokePhone(id: number) {
+    return call<void>('revoke_phone', { id });
+  }
+  phoneMqtt(name: string) {
+    return call<MqttSetup>('phone_mqtt', { name });
   }
   subscribe(onEvent: (e: HubEvent) => void, onLink?: (s: LinkState, retryInMs?: number) => void) {
     // The hub is in the same process: the stream is open as long as the window is.

@@ -137,3 +137,105 @@ export interface ApiErrorBody {
   code: string;
   message: string;
 }
+
+// ---------------------------------------------------------------- Access and phones
+
+export type Permission = 'allow' | 'deny';
+export type RuleAction = 'publish' | 'subscribe' | 'both';
+export type Role = 'user' | 'device' | 'phone';
+export type Anonymous = 'off' | 'local' | 'on';
+
+export interface Rule {
+  permission: Permission;
+  action: RuleAction;
+  filter: string;
+}
+
+export interface Credential {
+  id: number;
+  username: string;
+  role: Role;
+  label: string;
+  createdMs: number;
+  revokedMs: number | null;
+  rules: Rule[];
+  sessions: number;
+}
+
+export interface NewCredential {
+  username: string;
+  role: Role;
+  password?: string;
+  topic?: string;
+  label?: string;
+}
+
+export interface CreatedCredential {
+  credential: Credential;
+  password: string;
+}
+
+export interface AccessSettings {
+  anonymous: Anonymous;
+  mdns: boolean;
+}
+
+export interface Endpoint {
+  name: string;
+  url: string;
+  lan: boolean;
+}
+
+export interface AccessInfo {
+  settings: AccessSettings;
+  mdnsRunning: boolean;
+  mdnsName: string;
+  caFingerprint: string | null;
+  certificateNames: string[];
+  endpoints: Endpoint[];
+  anonymousRules: Rule[];
+  externalBroker: boolean;
+}
+
+export interface AclQuestion {
+  credential: number | null;
+  request: 'publish' | 'subscribe';
+  topic: string;
+  clientId?: string;
+}
+
+export interface AclTest {
+  allowed: boolean;
+  rule: number | null;
+  ruleText: string | null;
+  explanation: string;
+}
+
+export interface Phone {
+  id: number;
+  name: string;
+  pairedMs: number;
+  lastSeenMs: number;
+  revokedMs: number | null;
+}
+
+export interface Pairing {
+  url: string;
+  otherUrls: string[];
+  expiresMs: number;
+  qrSvg: string;
+}
+
+export interface MqttSetup {
+  credential: Credential;
+  host: string;
+  port: number | null;
+  tlsPort: number | null;
+  wsPort: number | null;
+  wssPort: number | null;
+  username: string;
+  password: string;
+  caUrl: string | null;
+  qrText: string;
+  qrSvg: string;
+}
