@@ -55,6 +55,8 @@ pub struct Pairing {
     pub expires_ms: i64,
     /// The QR code of `url`, as an SVG document.
     pub qr_svg: String,
+    /// Whether the dashboard listens beyond this PC; a phone cannot open `url` otherwise.
+    pub lan_reachable: bool,
 }
 
 /// MQTT settings for a phone app, with a fresh phone credential.
@@ -290,6 +292,7 @@ impl Api {
             .collect();
         let url = urls[0].clone();
         Ok(Pairing {
+            lan_reachable: !http.ip().is_loopback(),
             qr_svg: qr_svg(&url)?,
             url,
             other_urls: urls[1..].to_vec(),

@@ -817,3 +817,110 @@ async fn mdns_records_are_seen_by_a_browser() {
         http.2
     );
 }
+
+/// A TLS connection to `port` that trusts only `ca_pem`, for the name `localhost`.
+async fn tls_connect(
+    port: u16,
+    ca_pem: &str,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .expect("TLS handshake with the hub's CA")
+}
+
+#[tokio::test]
+async fn secure_websocket_and_https_dashboard() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let hub = HubProcess::start(&["--anonymous", "off"]);
+    let (_, pw) = credential(&hub, json!({"username": "panel", "role": "user"})).await;
+    let ca = reqwest::get(format!("http://{}/ca.crt", addr(&hub, "http")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    // MQTT 3.1.1 CONNECT over secure WebSocket; the CONNACK's return code is its last byte.
+    let wss = addr(&hub, "wss").port();
+    let connack = |user: &'static str, pass: String| {
+        let ca = ca.clone();
+        async move {
+            let tls = tls_connect(wss, &ca).await;
+            let mut req =
+                tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                    format!("wss://localhost:{wss}/mqtt"),
+                )
+                .unwrap();
+            req.headers_mut()
+                .insert("Sec-WebSocket-Protocol", "mqtt".parse().unwrap());
+            let (mut ws, _) = tokio_tungstenite::client_async(req, tls)
+                .await
+                .expect("WSS upgrade");
+            let mut connect = rumqttc::Connect::new(format!("wss-{user}"));
+            connect.login = Some(rumqttc::Login::new(user, pass));
+            let mut buf = bytes::BytesMut::new();
+            connect.write(&mut buf).unwrap();
+            ws.send(Message::Binary(buf.freeze())).await.unwrap();
+            loop {
+                match tokio::time::timeout(Duration::from_secs(10), ws.next())
+                    .await
+                    .expect("CONNACK")
+                {
+                    Some(Ok(Message::Binary(b))) => return b.to_vec(),
+                    Some(Ok(_)) => {}
+                    other => panic!("no CONNACK: {other:?}"),
+                }
+            }
+        }
+    };
+    assert_eq!(
+        connack("panel", pw.clone()).await,
+        vec![0x20, 2, 0, 0],
+        "accepted"
+    );
+    assert_eq!(
+        connack("panel", "wrong-password".into()).await,
+        vec![0x20, 2, 0, 4],
+        "bad password"
+    );
+
+    // The dashboard over HTTPS: the same rules as over HTTP.
+    let https = addr(&hub, "https").port();
+    let get = |host: String| {
+        let ca = ca.clone();
+        async move {
+            let mut tls = tls_connect(https, &ca).await;
+            tls.write_all(
+                format!("GET /api/devices HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await
+            .unwrap();
+            let mut out = String::new();
+            let _ = tls.read_to_string(&mut out).await;
+            out
+        }
+    };
+    let local = get(format!("localhost:{https}")).await;
+    assert!(local.starts_with("HTTP/1.1 200"), "{local}");
+    let lan = get(format!("hearth.test:{https}")).await;
+    assert!(lan.starts_with("HTTP/1.1 401"), "{lan}");
+}

@@ -296,6 +296,7 @@ export function phonesPage(hub: Hub, app: HTMLElement, loading: Loading): Page {
       h('div', { class: 'qr-block' },
         h('img', { class: 'qr', src: svgSrc(p.qrSvg), alt: 'Pairing QR code', width: 240, height: 240 }),
         h('div', {},
+          p.lanReachable ? null : h('p', { class: 'warning' }, 'The dashboard listens on this PC only (http-listen is a loopback address): a phone cannot open this until it listens on the LAN.'),
           h('p', {}, 'Scan with the phone’s camera, or open:'),
           h('p', {}, h('code', { class: 'url', id: 'pair-url' }, p.url)),
           p.otherUrls.length ? h('details', {}, h('summary', { class: 'small' }, 'Other addresses of this PC'), h('ul', { class: 'small' }, ...p.otherUrls.map((u) => h('li', {}, h('code', {}, u))))) : null,

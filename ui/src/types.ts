@@ -224,6 +224,7 @@ export interface Pairing {
   otherUrls: string[];
   expiresMs: number;
   qrSvg: string;
+  lanReachable: boolean;
 }
 
 export interface MqttSetup {
