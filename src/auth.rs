@@ -238,6 +238,9 @@ struct State {
 struct Failures {
     count: u32,
     last: Instant,
+    /// When this address's next attempt may be answered: attempts from a failing address
+    /// take turns, one step apart, so opening many connections at once gains nothing.
+    next: Instant,
 }
 
 struct Inner {
@@ -292,6 +295,13 @@ fn random_password() -> String {
     (0..20)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+/// Whether failures from an address slow it down. Not for this PC: every local process shares
+/// the loopback address, the hub's own client among them, and one misconfigured local script
+/// must not hold the others back.
+fn throttled(p: IpAddr) -> bool {
+    !p.is_loopback()
 }
 
 fn now_ms() -> i64 {
@@ -609,12 +619,13 @@ impl Access {
         .map_err(ApiError::internal)?
     }
 
+    /// How long this attempt waits for its turn, reserving the turn after it.
     fn failure_delay(&self, peer: Option<IpAddr>) -> Duration {
-        let Some(p) = peer else {
+        let Some(p) = peer.filter(|p| throttled(*p)) else {
             return Duration::ZERO;
         };
         let mut f = self.0.failures.lock().expect("failures lock");
-        let Some(entry) = f.get(&p) else {
+        let Some(entry) = f.get_mut(&p) else {
             return Duration::ZERO;
         };
         if entry.last.elapsed() > FAILURE_MEMORY {
@@ -625,7 +636,12 @@ impl Access {
         if over == 0 {
             return Duration::ZERO;
         }
-        (Duration::from_millis(100) * 2u32.saturating_pow(over.min(10) - 1)).min(MAX_DELAY)
+        let step =
+            (Duration::from_millis(100) * 2u32.saturating_pow(over.min(10) - 1)).min(MAX_DELAY);
+        let now = Instant::now();
+        let turn = entry.next.max(now);
+        entry.next = turn + step;
+        turn - now
     }
 
     async fn slow_down(&self, peer: Option<IpAddr>) {
@@ -636,7 +652,9 @@ impl Access {
     }
 
     fn record_failure(&self, peer: Option<IpAddr>) {
-        let Some(p) = peer else { return };
+        let Some(p) = peer.filter(|p| throttled(*p)) else {
+            return;
+        };
         let mut f = self.0.failures.lock().expect("failures lock");
         if f.len() > 10_000 {
             f.retain(|_, v| v.last.elapsed() < FAILURE_MEMORY);
@@ -644,6 +662,7 @@ impl Access {
         let e = f.entry(p).or_insert(Failures {
             count: 0,
             last: Instant::now(),
+            next: Instant::now(),
         });
         e.count = e.count.saturating_add(1);
         e.last = Instant::now();
@@ -1355,14 +1374,39 @@ mod tests {
         }
         assert_eq!(a.failure_delay(lan()), Duration::ZERO);
         a.record_failure(lan());
-        assert_eq!(a.failure_delay(lan()), Duration::from_millis(100));
+        // Attempts take turns 100 ms apart: the first waits for nothing, the next for a step,
+        // the one after for two, however many arrive at once.
+        let near = |d: Duration, ms: u64| {
+            d.abs_diff(Duration::from_millis(ms)) < Duration::from_millis(20)
+        };
+        assert!(near(a.failure_delay(lan()), 0));
+        assert!(near(a.failure_delay(lan()), 100));
+        assert!(near(a.failure_delay(lan()), 200));
         a.record_failure(lan());
-        assert_eq!(a.failure_delay(lan()), Duration::from_millis(200));
+        assert!(
+            near(a.failure_delay(lan()), 300),
+            "the step doubles from the reserved turn on"
+        );
+        assert!(near(a.failure_delay(lan()), 500));
         for _ in 0..20 {
             a.record_failure(lan());
         }
-        assert_eq!(a.failure_delay(lan()), MAX_DELAY);
-        assert_eq!(a.failure_delay(local()), Duration::ZERO);
+        let d = a.failure_delay(lan());
+        assert!(near(
+            a.failure_delay(lan()) - d,
+            MAX_DELAY.as_millis() as u64
+        ));
+        for _ in 0..20 {
+            a.record_failure(local());
+        }
+        assert_eq!(
+            a.failure_delay(local()),
+            Duration::ZERO,
+            "this PC is never slowed down"
+        );
+        // A success forgets the address's failures.
+        a.0.failures.lock().unwrap().remove(&lan().unwrap());
+        assert_eq!(a.failure_delay(lan()), Duration::ZERO);
     }
 
     #[tokio::test]

@@ -28,6 +28,11 @@ pub enum TlsError {
     },
     #[error("certificate: {0}")]
     Cert(#[from] rcgen::Error),
+    #[error(
+        "the hub's CA in {dir} cannot be read ({reason}); move that folder away to make a new CA \
+         (phones and devices must then trust the new one)"
+    )]
+    BadCa { dir: PathBuf, reason: String },
 }
 
 /// Where the certificates are, and what the server certificate names.
@@ -131,7 +136,15 @@ pub fn ensure(dir: &Path, names: &[String]) -> Result<TlsFiles, TlsError> {
     let ca_params = ca_params();
     let (ca_pem, ca_key_pair, fresh_ca) =
         match (fs::read_to_string(&ca_cert), fs::read_to_string(&ca_key)) {
-            (Ok(cert), Ok(key)) => (cert, KeyPair::from_pem(&key)?, false),
+            (Ok(cert), Ok(key)) => {
+                let bad = |e: rcgen::Error| TlsError::BadCa {
+                    dir: dir.to_path_buf(),
+                    reason: e.to_string(),
+                };
+                let key = KeyPair::from_pem(&key).map_err(bad)?;
+                Issuer::from_ca_cert_pem(&cert, &key).map_err(bad)?;
+                (cert, key, false)
+            }
             _ => {
                 let key = KeyPair::generate()?;
                 let cert = ca_params.self_signed(&key)?;
@@ -284,6 +297,11 @@ mod tests {
         assert_ne!(server, fs::read_to_string(&c.server_cert).unwrap());
         assert!(c.names.contains(&"192.168.7.7".to_string()));
         server_config(&c).unwrap();
+
+        // A damaged CA is not replaced behind the user's back: devices trust it.
+        fs::write(dir.path().join("ca.pem"), "garbage").unwrap();
+        let e = ensure(dir.path(), &more).unwrap_err().to_string();
+        assert!(e.contains("move that folder away"), "{e}");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -242,6 +242,26 @@ fn bad_flags_and_files_exit_with_2() {
             "command-timeout must be between",
         ),
         (vec!["--data-dir", d, "--ui-dir", d], "has no index.html"),
+        (
+            vec!["--data-dir", d, "--anonymous", "maybe"],
+            "not off, local or on",
+        ),
+        (vec!["--data-dir", d, "--mdns", "loud"], "not on or off"),
+        (
+            vec!["--data-dir", d, "--public-host", "a b"],
+            "public-host 'a b'",
+        ),
+        (
+            vec![
+                "--data-dir",
+                d,
+                "--mqtts-listen",
+                "127.0.0.1:5001",
+                "--wss-listen",
+                "127.0.0.1:5001",
+            ],
+            "both use port 5001",
+        ),
         (vec!["--config", bad_toml.to_str().unwrap()], "invalid type"),
         (
             vec!["--config", unknown.to_str().unwrap()],
