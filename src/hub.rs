@@ -45,6 +45,10 @@ pub enum HubError {
     Tls(#[from] crate::tls::TlsError),
     #[error("cannot set up HTTPS: {0}")]
     Https(String),
+    #[error("cannot save the access settings: {0}")]
+    Settings(String),
+    #[error("making the certificates failed: {0}")]
+    CertTask(String),
 }
 
 /// A listener the hub serves, with its real address.
@@ -91,7 +95,7 @@ impl Hub {
             access
                 .set_settings(s)
                 .await
-                .map_err(|e| HubError::Https(e.to_string()))?;
+                .map_err(|e| HubError::Settings(e.to_string()))?;
         }
         let embedded = matches!(cfg.broker, BrokerMode::Embedded { .. });
         let wants_tls = cfg.https.is_some()
@@ -103,7 +107,7 @@ impl Hub {
                     crate::tls::ensure(&dir, &crate::tls::local_names())
                 })
                 .await
-                .map_err(|e| HubError::Https(e.to_string()))??,
+                .map_err(|e| HubError::CertTask(e.to_string()))??,
             )
         } else {
             None
