@@ -48,16 +48,34 @@ async function pairFromUrl(): Promise<boolean> {
   }
 }
 
+/** Set once the hub said this browser is not paired: the live link then says so too. */
+let unpaired = false;
+
 function notPaired(target: HTMLElement): void {
+  unpaired = true;
+  link.textContent = 'not paired';
+  link.dataset.state = 'retrying';
   replace(target, h('div', { class: 'empty', role: 'alert' },
-    h('h2', {}, 'This device is not paired with the hub'),
+    h('h2', { class: 'plain' }, 'This device is not paired with the hub'),
     h('p', {}, 'On the hub’s PC, open the Phones page and scan its QR code with this phone’s camera.')));
 }
 
+/** Access and phones are managed on the hub's PC only: a browser elsewhere does not see them. */
+function hideLocalOnlyPages(): void {
+  if (!(hub instanceof HttpHub)) return;
+  const host = location.hostname.replace(/^\[|\]$/g, '');
+  const local = host === 'localhost' || /^127\./.test(host) || host === '::1';
+  if (local) return;
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('nav a[data-page="access"], nav a[data-page="phones"]')) a.hidden = true;
+}
+
 function start(): void {
+  hideLocalOnlyPages();
   hub.subscribe(
     (e) => page.onEvent?.(e),
     (s, retry) => {
+      if (unpaired && s !== 'open') return;
+      unpaired = false;
       link.textContent = s === 'open' ? 'live' : s === 'connecting' ? 'connecting…' : `offline, retrying in ${Math.ceil((retry ?? 0) / 1000)} s`;
       link.dataset.state = s;
     },
