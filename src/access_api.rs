@@ -162,20 +162,22 @@ impl Api {
     }
 
     fn endpoints(&self) -> Vec<Endpoint> {
-        let scheme = |n: &str| match n {
-            "ws" | "wss" => format!("{n}://"),
-            n => format!("{n}://"),
-        };
+        // Listeners on every interface share one host; looking it up lists the interfaces.
+        let wildcard = self
+            .public_hosts(SocketAddr::from(([0, 0, 0, 0], 0)))
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "localhost".into());
         self.inner
             .p
             .listeners
             .iter()
             .map(|l| {
-                let host = self
-                    .public_hosts(l.addr)
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| "localhost".into());
+                let host = if l.addr.ip().is_unspecified() {
+                    wildcard.clone()
+                } else {
+                    self.public_hosts(l.addr).swap_remove(0)
+                };
                 let path = if matches!(l.name, "ws" | "wss") {
                     "/mqtt"
                 } else {
@@ -183,7 +185,7 @@ impl Api {
                 };
                 Endpoint {
                     name: l.name.to_string(),
-                    url: format!("{}{host}:{}{path}", scheme(l.name), l.addr.port()),
+                    url: format!("{}://{host}:{}{path}", l.name, l.addr.port()),
                     lan: !l.addr.ip().is_loopback(),
                 }
             })

@@ -219,9 +219,9 @@ const HASHES_AT_ONCE: usize = 2;
 /// A phone's last-seen time is written at most this often.
 const LAST_SEEN_WRITE: i64 = 60_000;
 
+#[derive(Clone)]
 struct Cred {
     id: i64,
-    role: Role,
     hash: String,
     revoked: bool,
     rules: Arc<Vec<Rule>>,
@@ -406,16 +406,15 @@ impl Access {
         {
             let id: i64 = row.get(0);
             let role: String = row.get(2);
-            let Some(role) = Role::parse(&role) else {
+            if Role::parse(&role).is_none() {
                 tracing::warn!("ignoring credential {id}: unknown role {role}");
                 continue;
-            };
+            }
             let revoked: Option<i64> = row.get(4);
             by_name.insert(
                 row.get::<String, _>(1),
                 Arc::new(Cred {
                     id,
-                    role,
                     hash: row.get(3),
                     revoked: revoked.is_some(),
                     rules: Arc::new(rules.remove(&Some(id)).unwrap_or_default()),
@@ -832,7 +831,6 @@ impl Access {
             n.username.clone(),
             Arc::new(Cred {
                 id,
-                role: n.role,
                 hash,
                 revoked: false,
                 rules: Arc::new(rules.clone()),
@@ -862,6 +860,14 @@ impl Access {
             .map(|(u, c)| (u.clone(), c.clone()))
     }
 
+    /// Replaces the in-memory copy of credential `id` with a changed one.
+    fn update_cred(&self, id: i64, change: impl FnOnce(&mut Cred)) {
+        let mut st = self.0.state.write().expect("access lock");
+        if let Some(c) = st.by_name.values_mut().find(|c| c.id == id) {
+            change(Arc::make_mut(c));
+        }
+    }
+
     /// Revokes a credential; returns its username so the caller can disconnect its sessions.
     pub async fn revoke_credential(&self, id: i64) -> Result<String, ApiError> {
         let (user, cred) = self
@@ -874,16 +880,7 @@ impl Access {
                 .execute(&self.0.pool)
                 .await
                 .map_err(db)?;
-            self.0.state.write().expect("access lock").by_name.insert(
-                user.clone(),
-                Arc::new(Cred {
-                    id,
-                    role: cred.role,
-                    hash: cred.hash.clone(),
-                    revoked: true,
-                    rules: cred.rules.clone(),
-                }),
-            );
+            self.update_cred(id, |c| c.revoked = true);
             self.0.revocations.send_modify(|n| *n += 1);
             tracing::info!("credential {user} revoked");
         }
@@ -954,22 +951,11 @@ impl Access {
         let mut tx = self.0.pool.begin().await.map_err(db)?;
         write_rules(&mut tx, owner, &rules).await?;
         tx.commit().await.map_err(db)?;
-        let mut st = self.0.state.write().expect("access lock");
         match subject {
-            Subject::Anonymous => st.anonymous = Arc::new(rules.clone()),
-            Subject::Credential(id) => {
-                if let Some((u, c)) = st.by_name.iter().find(|(_, c)| c.id == id) {
-                    let updated = Arc::new(Cred {
-                        id,
-                        role: c.role,
-                        hash: c.hash.clone(),
-                        revoked: c.revoked,
-                        rules: Arc::new(rules.clone()),
-                    });
-                    let u = u.clone();
-                    st.by_name.insert(u, updated);
-                }
+            Subject::Anonymous => {
+                self.0.state.write().expect("access lock").anonymous = Arc::new(rules.clone())
             }
+            Subject::Credential(id) => self.update_cred(id, |c| c.rules = Arc::new(rules.clone())),
         }
         Ok(rules)
     }

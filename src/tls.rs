@@ -163,7 +163,7 @@ pub fn ensure(dir: &Path, names: &[String]) -> Result<TlsFiles, TlsError> {
     let current = !fresh_ca
         && server_cert.is_file()
         && server_key.is_file()
-        && meta.is_some_and(|m| {
+        && meta.as_ref().is_some_and(|m| {
             names.iter().all(|n| m.names.contains(n))
                 && m.not_after - now.unix_timestamp() > RENEW_DAYS * 86_400
         });
@@ -206,11 +206,10 @@ pub fn ensure(dir: &Path, names: &[String]) -> Result<TlsFiles, TlsError> {
         )?;
         tracing::info!("made the server certificate for {}", names.join(", "));
     }
-    let stored: Vec<String> = fs::read(&meta_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<ServerMeta>(&b).ok())
-        .map(|m| m.names)
-        .unwrap_or_else(|| names.to_vec());
+    let stored = match meta {
+        Some(m) if current => m.names,
+        _ => names.to_vec(),
+    };
     Ok(TlsFiles {
         ca_fingerprint: fingerprint(&ca_pem),
         ca_cert,
