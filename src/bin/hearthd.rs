@@ -108,6 +108,9 @@ async fn run(cfg: Config) -> ExitCode {
     if hub.broker_connections().is_some() && !hub.wait_connected(Duration::from_secs(10)).await {
         tracing::warn!("the hub's client has not subscribed yet; recording starts when it does");
     }
+    // Handlers first: a supervisor (or a test) may signal the moment it reads "data folder",
+    // and a signal before they exist would kill the hub without its shutdown.
+    let signals = Signals::install();
     {
         let mut out = std::io::stdout().lock();
         for l in hub.listeners() {
@@ -116,7 +119,7 @@ async fn run(cfg: Config) -> ExitCode {
         let _ = writeln!(out, "data folder {}", data_dir.display());
         let _ = out.flush();
     }
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("shutting down");
     hub.shutdown().await;
     // Not println!: with stdout closed (a supervisor gone, a pipe read once) it would panic.
@@ -124,11 +127,25 @@ async fn run(cfg: Config) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// SIGINT and SIGTERM, caught from the moment this is made.
+struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            int: signal(SignalKind::interrupt()).expect("SIGINT handler"),
+            term: signal(SignalKind::terminate()).expect("SIGTERM handler"),
+        }
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
     }
 }
