@@ -8,13 +8,14 @@
 //! Temperature is a plain number in even rooms and JSON with humidity in odd rooms.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
+use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, RetainForwardRule};
-use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -141,7 +142,20 @@ async fn run_room(
     let mut net = rumqttc::NetworkOptions::new();
     net.set_tcp_nodelay(true);
     mo.set_network_options(net);
-    let (client, mut eventloop) = AsyncClient::new(mo, 64);
+    let (client, eventloop) = AsyncClient::new(mo, 64);
+    // The event loop gets a task of its own: `EventLoop::poll` is not cancel-safe while it
+    // connects, so racing it against the ticker in one `select!` dropped half-made
+    // connections, and the reconnect that followed collided with the broker's cleanup of the
+    // first one under the same client id.
+    let (incoming_tx, mut incoming) = tokio::sync::mpsc::channel::<Packet>(64);
+    let online = Arc::new(AtomicBool::new(false));
+    let driver = tokio::spawn(drive(
+        eventloop,
+        incoming_tx,
+        online.clone(),
+        shutdown.clone(),
+        room.clone(),
+    ));
     let mut light_on = false;
     let mut temp = base;
     let mut ticker = tokio::time::interval(opts.interval);
@@ -151,6 +165,10 @@ async fn run_room(
         tokio::select! {
             _ = crate::stopped(&mut shutdown) => break,
             _ = ticker.tick() => {
+                // A sensor that cannot reach the broker loses its reading, as a real one does.
+                if !online.load(Ordering::Relaxed) {
+                    continue;
+                }
                 let step: f64 = rand::rng().random_range(-0.2..=0.2);
                 temp = (temp + step).clamp(base - 3.0, base + 3.0);
                 let t = (temp * 10.0).round() / 10.0;
@@ -170,8 +188,8 @@ async fn run_room(
                     stats.replies.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            ev = eventloop.poll() => match ev {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            Some(packet) = incoming.recv() => match packet {
+                Packet::ConnAck(_) => {
                     let filter = Filter {
                         path: command_topic.clone(),
                         qos: QoS::AtLeastOnce,
@@ -183,8 +201,10 @@ async fn run_room(
                     let _ = client.subscribe_many([filter]).await;
                     let status = if light_on { "ON" } else { "OFF" };
                     let _ = client.publish(&status_topic, QoS::AtLeastOnce, true, status).await;
+                    // A sensor reports as soon as it is on the network.
+                    ticker.reset_immediately();
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == command_topic.as_bytes() => {
+                Packet::Publish(p) if p.topic == command_topic.as_bytes() => {
                     let Some(on) = parse_command(&p.payload, light_on) else {
                         tracing::debug!("{room} light ignores {:?}", String::from_utf8_lossy(&p.payload));
                         continue;
@@ -207,18 +227,66 @@ async fn run_room(
                         let _ = tx.send(on).await;
                     });
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!("sim {room}: {e}");
-                    tokio::select! {
-                        _ = crate::stopped(&mut shutdown) => break,
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ => {}
+            }
+        }
+    }
+    // The driver sends the DISCONNECT, so the broker ends the session cleanly; a broker that
+    // is already gone gets no more than a moment.
+    drop(incoming);
+    let _ = client.try_disconnect();
+    let abort = driver.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(1), driver)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
+}
+
+/// Polls one light's MQTT connection, passing CONNACKs and PUBLISHes on, and reconnecting
+/// half a second after a failure, until the connection's DISCONNECT is sent or, once the
+/// simulator stops, the connection fails.
+async fn drive(
+    mut eventloop: EventLoop,
+    incoming: tokio::sync::mpsc::Sender<Packet>,
+    online: Arc<AtomicBool>,
+    mut shutdown: watch::Receiver<bool>,
+    room: String,
+) {
+    // Said once per outage, not every half second.
+    let mut reachable = true;
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(p @ (Packet::ConnAck(_) | Packet::Publish(_)))) => {
+                if matches!(p, Packet::ConnAck(_)) {
+                    online.store(true, Ordering::Relaxed);
+                    if !reachable {
+                        tracing::info!("sim {room}: connected again");
+                        reachable = true;
                     }
+                }
+                // Fails only once the room has stopped listening; the DISCONNECT is still due.
+                let _ = incoming.send(p).await;
+            }
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
+            Ok(_) => {}
+            Err(e) => {
+                online.store(false, Ordering::Relaxed);
+                if *shutdown.borrow() {
+                    break;
+                }
+                if reachable {
+                    tracing::warn!("sim {room}: {e}; retrying every 0.5 s");
+                    reachable = false;
+                }
+                tokio::select! {
+                    _ = crate::stopped(&mut shutdown) => break,
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 }
             }
         }
     }
-    let _ = client.try_disconnect();
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The hub as a library, one per test, observed from inside: devices grouped by topic,
-//! external-broker mode against a real Mosquitto, the shutdown flush, and history buckets
-//! over fixture data.
+//! external-broker mode against a real Mosquitto, the shutdown flush, history buckets over
+//! fixture data, and the simulator's connections as Mosquitto logs them.
 
 mod common;
 
@@ -10,6 +10,7 @@ use common::{Mosquitto, eventually, mosquitto_pub, mosquitto_pub_lines, within};
 use hearth::config::{BrokerMode, Config};
 use hearth::hub::Hub;
 use hearth::registry::DeviceKind;
+use hearth::sim::{self, SimOptions};
 use hearth::store::{Reading, Resolution, Store};
 
 async fn start_hub(cfg: Config) -> Hub {
@@ -296,4 +297,66 @@ async fn history_buckets_over_fixture_data() {
     assert_eq!(h.min, vec![Some(40.0)]);
     assert_eq!(h.max, vec![Some(44.0)]);
     assert_eq!(h.avg, vec![Some(42.0)]);
+}
+
+/// Each simulated device connects once and stays connected. Its MQTT event loop used to be
+/// dropped mid-connect when a reading fell due, so a device connected twice in a row and the
+/// second CONNECT raced the broker's cleanup of the first under the same client id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_devices_connect_once_each() {
+    let logs = tempfile::tempdir().unwrap();
+    // Mosquitto started as root writes its log as the `mosquitto` user.
+    std::fs::set_permissions(
+        logs.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let log = logs.path().join("mosquitto.log");
+    let mosq = Mosquitto::start_with(&format!("log_dest file {}\nlog_type notice", log.display()));
+    let rooms = 20;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let opts = SimOptions {
+        port: mosq.port,
+        rooms,
+        interval: Duration::from_millis(100),
+        client_prefix: "once".into(),
+        ..SimOptions::default()
+    };
+    let run = tokio::spawn(sim::run(opts, stopped));
+    let connects = |text: &str, room: &str| {
+        let needle = format!(" as once-{room} ");
+        text.lines().filter(|l| l.contains(&needle)).count()
+    };
+    eventually(20, "every simulated device connected", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        async move {
+            (0..rooms)
+                .all(|i| connects(&text, &sim::room_name(i)) > 0)
+                .then_some(())
+        }
+    })
+    .await;
+    // A second connection followed the first within milliseconds; give it ample time.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.send(true).unwrap();
+    let stats = within(10, "simulator stops", run).await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    for i in 0..rooms {
+        let room = sim::room_name(i);
+        assert_eq!(
+            connects(&text, &room),
+            1,
+            "once-{room} connected more than once:\n{text}"
+        );
+    }
+    assert!(
+        stats.readings.load(std::sync::atomic::Ordering::Relaxed) >= rooms as u64,
+        "some rooms published no reading"
+    );
+    // Each device said goodbye with a DISCONNECT instead of dropping its connection.
+    let clean = text
+        .lines()
+        .filter(|l| l.contains("Client once-") && l.contains(" disconnected."))
+        .count();
+    assert_eq!(clean, rooms, "{text}");
 }

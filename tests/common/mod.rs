@@ -249,16 +249,22 @@ impl Mosquitto {
         Self::start_with("")
     }
 
-    /// Starts Mosquitto with extra configuration lines.
+    /// Starts Mosquitto with extra configuration lines. Errors go to stderr unless those
+    /// lines say where the log goes.
     pub fn start_with(extra_conf: &str) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
+        let log = if extra_conf.contains("log_dest") {
+            ""
+        } else {
+            "log_dest stderr\nlog_type error\n"
+        };
         std::fs::write(
             &conf,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 log_dest stderr\nlog_type error\n{extra_conf}\n"
+                 {log}{extra_conf}\n"
             ),
         )
         .unwrap();

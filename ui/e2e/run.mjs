@@ -99,7 +99,8 @@ try {
 
   await check('devices appear grouped by room', async () => {
     await page.goto(base + '/#/devices');
-    await page.locator('[data-device="bedroom/temperature"]').waitFor({ timeout: 15_000 });
+    // The demo's devices connect one by one; wait for all six before reading the groups.
+    await page.waitForFunction(() => document.querySelectorAll('section.room [data-device]').length >= 6, null, { timeout: 15_000 });
     const rooms = await page.locator('section.room h2').allTextContents();
     assert(JSON.stringify(rooms) === JSON.stringify(['bedroom', 'kitchen', 'livingroom']), `rooms: ${rooms}`);
     for (const room of ['bedroom', 'kitchen', 'livingroom']) {
