@@ -257,13 +257,32 @@ impl Api {
         Ok(())
     }
 
+    /// Saves a subject's rules; if they changed, its live sessions are disconnected before
+    /// the answer, to reconnect under the new rules.
     pub async fn set_rules(
         &self,
         credential: Option<i64>,
         rules: Vec<Rule>,
     ) -> Result<Vec<Rule>, ApiError> {
         let subject = credential.map_or(Subject::Anonymous, Subject::Credential);
-        self.mqtt_access()?.set_rules(subject, rules).await
+        let a = self.mqtt_access()?;
+        let before = a.rules(subject)?;
+        let saved = a.set_rules(subject, rules).await?;
+        if saved != before
+            && let crate::api::BrokerLink::Embedded(b) = &self.inner.p.broker
+        {
+            match subject {
+                Subject::Anonymous => {
+                    b.reconnect_subject(None).await;
+                }
+                Subject::Credential(id) => {
+                    if let Some(u) = a.username(id) {
+                        b.reconnect_subject(Some(&u)).await;
+                    }
+                }
+            }
+        }
+        Ok(saved)
     }
 
     pub fn test_acl(&self, q: &AclQuestion) -> Result<AclTest, ApiError> {

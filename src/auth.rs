@@ -852,6 +852,11 @@ impl Access {
         })
     }
 
+    /// The username of credential `id`.
+    pub fn username(&self, id: i64) -> Option<String> {
+        self.name_of(id).map(|(u, _)| u)
+    }
+
     fn name_of(&self, id: i64) -> Option<(String, Arc<Cred>)> {
         let st = self.0.state.read().expect("access lock");
         st.by_name

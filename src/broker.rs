@@ -123,17 +123,39 @@ impl BrokerHandle {
 
     /// Disconnects every session whose credential (or anonymous access) is no longer valid.
     pub async fn enforce(&self, access: &Access) {
+        self.disconnect(
+            |s| !access.still_valid(s.id.username.as_deref(), s.local),
+            "its access was revoked",
+        )
+        .await;
+    }
+
+    /// Disconnects the sessions whose rules changed: those of credential `Some(username)`,
+    /// or the anonymous ones from the LAN for `None` (anonymous clients on this PC are not
+    /// bound by rules). MQTT gives a broker no way to take back a subscription it granted,
+    /// so a client reconnects and subscribes again under its new rules, as Mosquitto's
+    /// dynamic-security plugin has clients do. Returns how many were disconnected.
+    pub async fn reconnect_subject(&self, username: Option<&str>) -> usize {
+        self.disconnect(
+            |s| s.id.username.as_deref() == username && (username.is_some() || !s.local),
+            "its rules changed",
+        )
+        .await
+    }
+
+    async fn disconnect(&self, which: impl Fn(&LiveSession) -> bool, why: &str) -> usize {
         let gone: Vec<Id> = self
             .sessions
             .lock()
             .expect("sessions lock")
             .values()
-            .filter(|s| !access.still_valid(s.id.username.as_deref(), s.local))
+            .filter(|s| which(s))
             .map(|s| s.id.clone())
             .collect();
+        let n = gone.len();
         for id in gone {
             tracing::info!(
-                "disconnecting {} ({:?}): its access was revoked",
+                "disconnecting {} ({:?}): {why}",
                 id.client_id,
                 id.username.as_deref().unwrap_or("anonymous")
             );
@@ -149,6 +171,7 @@ impl BrokerHandle {
                 s.remove(&*id.client_id);
             }
         }
+        n
     }
 
     /// Whether a client subscribes to `topic` with a filter free of `#`: a device listening

@@ -882,7 +882,8 @@ async fn revoke_credential(
 }
 
 /// Replaces a credential's rules (the first that applies decides; what none allows is
-/// denied).
+/// denied). If they changed, the credential's live sessions are disconnected before the
+/// answer, so that they reconnect and subscribe under the new rules.
 #[utoipa::path(put, path = "/api/access/credentials/{id}/rules", tag = "access",
     params(("id" = i64, Path)), request_body = Vec<Rule>,
     responses((status = 200, body = Vec<Rule>), (status = 400, description = "A bad filter", body = ApiError),
@@ -897,7 +898,8 @@ async fn put_rules(
     Ok(Json(s.api.set_rules(Some(id), rules).await?))
 }
 
-/// Replaces the rules of anonymous LAN clients.
+/// Replaces the rules of anonymous LAN clients; if they changed, those connected are
+/// disconnected before the answer, to reconnect under the new rules.
 #[utoipa::path(put, path = "/api/access/anonymous-rules", tag = "access", request_body = Vec<Rule>,
     responses((status = 200, body = Vec<Rule>), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
 async fn put_anonymous_rules(

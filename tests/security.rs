@@ -1,8 +1,9 @@
-//! Security on the LAN, end to end against a real `hearthd`: credentials refused with the
-//! right CONNACK codes in MQTT 3.1.1 and 5, ACL denials with the right SUBACK/PUBACK codes,
-//! revocation that disconnects at once, MQTT over TLS checked by `mosquitto_pub` with the CA
-//! downloaded from the hub, MQTT over WebSocket in both versions, the API's tokens and phone
-//! pairing, and the mDNS records seen from inside the test's own network namespace.
+//! Security on the LAN, end to end against a real `hearthd`: credentials refused with the right
+//! CONNACK codes in MQTT 3.1.1 and 5, ACL denials with the right SUBACK/PUBACK codes,
+//! revocation and rule changes that disconnect at once, MQTT over TLS checked by
+//! `mosquitto_pub` with the CA downloaded from the hub, MQTT over WebSocket in both versions,
+//! the API's tokens and phone pairing, and the mDNS records seen from inside the test's own
+//! network namespace.
 //!
 //! A request is "from the LAN" when it does not name a loopback host: the tests send
 //! `Host: hearth.test`, which the hub treats like any LAN address while the socket stays on
@@ -435,6 +436,105 @@ async fn a_revoked_credential_is_disconnected_at_once() {
         refused4(connect4(opts4("t6", port, Some(("tablet", &pw)))).await),
         v4::ConnectReturnCode::NotAuthorized,
         "a revoked credential cannot connect again"
+    );
+}
+
+/// Rules apply to live sessions too: a subscription granted under the old rules cannot be
+/// taken back in MQTT, so a change disconnects the credential's sessions and the client
+/// subscribes again under the new rules. Saving the same rules changes nothing.
+#[tokio::test]
+async fn changed_rules_apply_to_connected_clients() {
+    let hub = HubProcess::start(&["--anonymous", "on"]);
+    let port = hub.port();
+    let (id, pw) = credential(&hub, json!({"username": "tablet", "role": "user"})).await;
+    let path = format!("/api/access/credentials/{id}/rules");
+    let (_, creds) = local(reqwest::Method::GET, &hub, "/api/access/credentials", None).await;
+    let same = creds[0]["rules"].clone();
+
+    let (c, mut el) = connect5(opts5("tab", port, Some(("tablet", &pw))))
+        .await
+        .unwrap();
+    c.subscribe("home/#", v5::QoS::AtLeastOnce).await.unwrap();
+    // This PC's anonymous clients are bound by no rules, so they stay connected.
+    let (_anon, mut anon_el) = connect5(opts5("anon", port, None)).await.unwrap();
+    loop {
+        match el.poll().await.unwrap() {
+            v5::Event::Incoming(v5::Packet::SubAck(a)) => {
+                assert_eq!(
+                    a.return_codes,
+                    vec![v5::SubscribeReasonCode::Success(v5::QoS::AtLeastOnce)]
+                );
+                break;
+            }
+            _ => continue,
+        }
+    }
+
+    let (status, _) = local(reqwest::Method::PUT, &hub, &path, Some(same)).await;
+    assert_eq!(status, 200);
+    let (status, _) = local(
+        reqwest::Method::PUT,
+        &hub,
+        "/api/access/anonymous-rules",
+        Some(json!([{"permission": "allow", "action": "subscribe", "filter": "home/#"}])),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let quiet = async {
+        loop {
+            tokio::select! {
+                e = el.poll() => e.map(|_| ()).unwrap_or_else(|e| panic!("tablet dropped: {e}")),
+                e = anon_el.poll() => e.map(|_| ()).unwrap_or_else(|e| panic!("anonymous dropped: {e}")),
+            }
+        }
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), quiet)
+            .await
+            .is_err()
+    );
+
+    let (status, r) = local(
+        reqwest::Method::PUT,
+        &hub,
+        &path,
+        Some(json!([
+            {"permission": "deny", "action": "both", "filter": "home/office/#"},
+            {"permission": "allow", "action": "both", "filter": "home/#"}
+        ])),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    tokio::time::timeout(Duration::from_secs(1), async {
+        while el.poll().await.is_ok() {}
+    })
+    .await
+    .expect("the tablet is disconnected within a second of its rules changing");
+
+    let (c, mut el) = connect5(opts5("tab", port, Some(("tablet", &pw))))
+        .await
+        .unwrap();
+    c.subscribe("home/#", v5::QoS::AtLeastOnce).await.unwrap();
+    c.subscribe("home/kitchen/#", v5::QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let mut codes = vec![];
+    while codes.len() < 2 {
+        if let v5::Event::Incoming(v5::Packet::SubAck(a)) =
+            tokio::time::timeout(Duration::from_secs(10), el.poll())
+                .await
+                .expect("SUBACKs")
+                .unwrap()
+        {
+            codes.extend(a.return_codes);
+        }
+    }
+    assert_eq!(
+        codes,
+        vec![
+            v5::SubscribeReasonCode::NotAuthorized,
+            v5::SubscribeReasonCode::Success(v5::QoS::AtLeastOnce)
+        ]
     );
 }
 

@@ -193,6 +193,8 @@ try {
     await page.locator('.rule-table tbody tr').nth(1).locator('select').nth(1).selectOption('publish');
     await page.click('.rules button:has-text("Save rules")');
     await page.locator('.rules .status-line.ok').waitFor({ timeout: 10_000 });
+    const count = await page.locator('table.creds tr', { hasText: 'kitchen-light' }).first().textContent();
+    assert(count.includes('2 rules'), `credential row after saving: ${count}`);
     await page.selectOption('#test-req', 'publish');
     await page.fill('#test-topic', 'home/hall/light/set');
     await page.click('#h-test ~ form button[type=submit]');

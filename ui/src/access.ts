@@ -84,7 +84,7 @@ function rulesEditor(initial: Rule[], save: (r: Rule[]) => Promise<Rule[]>): HTM
         h('button', { type: 'button', onclick: () => { rules.push({ permission: 'allow', action: 'both', filter: '' }); render(); } }, 'Add rule'),
         h('button', {
           type: 'button', class: 'primary',
-          onclick: () => save(rules).then((r) => { rules = r.map((x) => ({ ...x })); render(); status.ok('Rules saved.'); }, status.err),
+          onclick: () => save(rules).then((r) => { rules = r.map((x) => ({ ...x })); render(); status.ok('Rules saved. Clients connected with them reconnect to apply them.'); }, status.err),
         }, 'Save rules')),
       status.el);
   };
@@ -181,11 +181,13 @@ export function accessPage(hub: Hub, app: HTMLElement, loading: Loading): Page {
     const rows = creds.map((c) => {
       const revoked = c.revokedMs !== null;
       const act = statusLine();
+      const count = (n: number) => `${n} rule${n === 1 ? '' : 's'}`;
+      const ruleCount = h('td', {}, count(c.rules.length));
       const tr = h('tr', { class: revoked ? 'revoked' : '' },
         h('td', {}, h('strong', {}, c.username), c.label ? h('div', { class: 'muted small' }, c.label) : null),
         h('td', {}, c.role),
         h('td', {}, revoked ? `revoked ${fmt.ago(c.revokedMs!)}` : c.sessions > 0 ? `${c.sessions} connected` : 'not connected'),
-        h('td', {}, `${c.rules.length} rule${c.rules.length === 1 ? '' : 's'}`),
+        ruleCount,
         h('td', { class: 'row-actions' },
           h('button', { type: 'button', onclick: () => { open = open === c.id ? null : c.id; renderCreds(); } }, open === c.id ? 'Close' : 'Rules'),
           revoked ? null : h('button', {
@@ -197,7 +199,11 @@ export function accessPage(hub: Hub, app: HTMLElement, loading: Loading): Page {
             onclick: () => confirm(`Delete ${c.username} and its rules?`) && hub.deleteCredential(c.id).then(reload, act.err),
           }, 'Delete'), act.el));
       const rulesRow = open === c.id
-        ? h('tr', {}, h('td', { colspan: 5 }, rulesEditor(c.rules, (r) => hub.setRules(c.id, r))))
+        ? h('tr', {}, h('td', { colspan: 5 }, rulesEditor(c.rules, (r) => hub.setRules(c.id, r).then((saved) => {
+          c.rules = saved;
+          ruleCount.textContent = count(saved.length);
+          return saved;
+        }))))
         : null;
       return [tr, rulesRow];
     });
