@@ -134,16 +134,16 @@ impl BrokerHandle {
     /// or the anonymous ones from the LAN for `None` (anonymous clients on this PC are not
     /// bound by rules). MQTT gives a broker no way to take back a subscription it granted,
     /// so a client reconnects and subscribes again under its new rules, as Mosquitto's
-    /// dynamic-security plugin has clients do. Returns how many were disconnected.
-    pub async fn reconnect_subject(&self, username: Option<&str>) -> usize {
+    /// dynamic-security plugin has clients do.
+    pub async fn reconnect_subject(&self, username: Option<&str>) {
         self.disconnect(
             |s| s.id.username.as_deref() == username && (username.is_some() || !s.local),
             "its rules changed",
         )
-        .await
+        .await;
     }
 
-    async fn disconnect(&self, which: impl Fn(&LiveSession) -> bool, why: &str) -> usize {
+    async fn disconnect(&self, which: impl Fn(&LiveSession) -> bool, why: &str) {
         let gone: Vec<Id> = self
             .sessions
             .lock()
@@ -152,7 +152,6 @@ impl BrokerHandle {
             .filter(|s| which(s))
             .map(|s| s.id.clone())
             .collect();
-        let n = gone.len();
         for id in gone {
             tracing::info!(
                 "disconnecting {} ({:?}): {why}",
@@ -171,7 +170,6 @@ impl BrokerHandle {
                 s.remove(&*id.client_id);
             }
         }
-        n
     }
 
     /// Whether a client subscribes to `topic` with a filter free of `#`: a device listening
