@@ -134,17 +134,13 @@ pub fn ensure(dir: &Path, names: &[String]) -> Result<TlsFiles, TlsError> {
     let meta_path = dir.join("server.json");
 
     let ca_params = ca_params();
+    let bad = |e: rcgen::Error| TlsError::BadCa {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
     let (ca_pem, ca_key_pair, fresh_ca) =
         match (fs::read_to_string(&ca_cert), fs::read_to_string(&ca_key)) {
-            (Ok(cert), Ok(key)) => {
-                let bad = |e: rcgen::Error| TlsError::BadCa {
-                    dir: dir.to_path_buf(),
-                    reason: e.to_string(),
-                };
-                let key = KeyPair::from_pem(&key).map_err(bad)?;
-                Issuer::from_ca_cert_pem(&cert, &key).map_err(bad)?;
-                (cert, key, false)
-            }
+            (Ok(cert), Ok(key)) => (cert, KeyPair::from_pem(&key).map_err(bad)?, false),
             _ => {
                 let key = KeyPair::generate()?;
                 let cert = ca_params.self_signed(&key)?;
@@ -154,7 +150,9 @@ pub fn ensure(dir: &Path, names: &[String]) -> Result<TlsFiles, TlsError> {
                 (cert.pem(), key, true)
             }
         };
-    let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key_pair)?;
+    // A stored CA that does not parse is the user's to replace, never ours: devices trust it.
+    let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key_pair)
+        .map_err(|e| if fresh_ca { TlsError::Cert(e) } else { bad(e) })?;
 
     let now = OffsetDateTime::now_utc();
     let meta: Option<ServerMeta> = fs::read(&meta_path)
