@@ -134,7 +134,7 @@ impl Api {
     }
 
     /// Hosts phones can use to reach this PC, best first: the name the user gave, the LAN
-    /// addresses, the `.local` name.
+    /// addresses, the `.local` name; `localhost` when there is none of these.
     fn public_hosts(&self, bound: SocketAddr) -> Vec<String> {
         let mut hosts = vec![];
         if let Some(h) = &self.inner.p.public_host {
@@ -149,6 +149,9 @@ impl Api {
             hosts.push(host_in_url(bound.ip()));
         }
         hosts.dedup();
+        if hosts.is_empty() {
+            hosts.push("localhost".into());
+        }
         hosts
     }
 
@@ -165,9 +168,7 @@ impl Api {
         // Listeners on every interface share one host; looking it up lists the interfaces.
         let wildcard = self
             .public_hosts(SocketAddr::from(([0, 0, 0, 0], 0)))
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| "localhost".into());
+            .swap_remove(0);
         self.inner
             .p
             .listeners
