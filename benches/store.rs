@@ -14,8 +14,7 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use hearth::recorder::{Recorder, RecorderOptions, Sample};
-use hearth::store::{Reading, Store};
+use hearth::{Reading, Recorder, RecorderOptions, Sample, Store};
 use support::{Broker, connect, quantile, rows_in};
 use tokio::io::AsyncWriteExt;
 
@@ -49,7 +48,8 @@ async fn persist() {
 
 async fn history() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("history.db")).await.unwrap();
+    let path = dir.path().join("history.db");
+    let store = Store::open(&path).await.unwrap();
     let id = store
         .series_id("home/livingroom/temperature", "")
         .await
@@ -103,13 +103,17 @@ async fn history() {
             quantile(&times, 0.99)
         );
     }
+    // A second connection to the same file, as any SQLite reader would open it.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     let t = Instant::now();
     let raw: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM (SELECT (ts / 1000) / 31536 AS b, MIN(value), AVG(value), \
          MAX(value) FROM readings WHERE series_id = ? GROUP BY b)",
     )
     .bind(id)
-    .fetch_one(store.pool())
+    .fetch_one(&pool)
     .await
     .unwrap();
     println!(

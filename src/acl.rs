@@ -20,6 +20,23 @@ pub enum Permission {
     Deny,
 }
 
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Allow => "allow",
+            Permission::Deny => "deny",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Permission> {
+        match s {
+            "allow" => Some(Permission::Allow),
+            "deny" => Some(Permission::Deny),
+            _ => None,
+        }
+    }
+}
+
 /// What a rule is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -28,6 +45,25 @@ pub enum Action {
     Subscribe,
     /// Publish and subscribe.
     Both,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Publish => "publish",
+            Action::Subscribe => "subscribe",
+            Action::Both => "both",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "publish" => Some(Action::Publish),
+            "subscribe" => Some(Action::Subscribe),
+            "both" => Some(Action::Both),
+            _ => None,
+        }
+    }
 }
 
 /// One rule of a credential's list.

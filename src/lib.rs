@@ -1,39 +1,59 @@
-//! Hearth: a smart-home hub.
+//! Hearth: a smart-home hub. The parts, each owning one thing, with dependencies pointing one
+//! way (front ends → `hub` → `http` → `api` → core parts → `store`; `tests/layers.rs` checks
+//! it):
 //!
-//! - [`broker`]: the embedded MQTT broker (rmqtt), retained messages kept in SQLite.
-//! - [`ingest`]: the hub's own MQTT client, subscribed to `#`, feeding the two below.
-//! - [`registry`]: every topic seen, and the devices derived from `home/<room>/<thing>`.
-//! - [`recorder`]: numeric readings batched into SQLite transactions.
-//! - [`store`]: the SQLite database (sqlx), rollups, history queries, retention.
-//! - [`payload`]: what a payload says (numbers, JSON fields, temperatures).
-//! - [`commands`]: light commands and their fate (pending → confirmed, timed out, …).
-//! - [`events`]: the live events bus.
-//! - [`api`]: the core API, one façade both front ends use.
-//! - [`http`]: the HTTP + WebSocket API over it (axum), with its OpenAPI document.
-//! - [`sim`]: a simulated home of sensors and lights, for demos and tests.
-//! - [`config`]: flags, config file and defaults.
-//! - [`hub`]: all of the above started and stopped as one.
+//! - `store`: the SQLite database (sqlx): every SQL statement of the hub.
+//! - `devices`: every topic seen, the devices recognised in them by conventions, what a
+//!   payload says, and how lights take commands.
+//! - `commands`: light commands and their fate (a pure state machine and the tracker that
+//!   runs it), and the command log.
+//! - `recorder`: numeric readings batched into SQLite transactions.
+//! - `access`: credentials and their rules, phones and pairing, access settings, slow-down.
+//! - `acl`: topic rules and how they decide.
+//! - `events`: the live events bus.
+//! - `broker`: the embedded MQTT broker (rmqtt) with its listeners and access hook.
+//! - `ingest`: the hub's own MQTT client, handing what it hears to a sink.
+//! - `tls`, `mdns`: the hub's certificates, and its DNS-SD advertising.
+//! - `api`: the core API, one façade both front ends use.
+//! - `http`: the HTTP + WebSocket API over it (axum), with its OpenAPI document.
+//! - `config`: flags, config file and defaults.
+//! - `hub`: all of the above started and stopped as one, and the reading path between them.
+//! - `sim`: a simulated home of sensors and lights, for demos and tests.
 //!
-//! The binaries `hearthd` and `hearth-sim` are thin adapters over this library.
+//! Modules are private: what the binaries, the desktop shell, the tests and the benchmarks
+//! use is re-exported below. The binaries `hearthd` and `hearth-sim` are thin adapters.
 
-pub mod access_api;
-pub mod acl;
-pub mod api;
-pub mod auth;
-pub mod broker;
-pub mod commands;
-pub mod config;
-pub mod events;
-pub mod http;
-pub mod hub;
-pub mod ingest;
-pub mod mdns;
-pub mod payload;
-pub mod recorder;
-pub mod registry;
-pub mod sim;
-pub mod store;
-pub mod tls;
+mod access;
+mod acl;
+mod api;
+mod broker;
+mod commands;
+mod config;
+mod devices;
+mod events;
+mod http;
+mod hub;
+mod ingest;
+mod mdns;
+mod recorder;
+mod sim;
+mod store;
+mod tls;
+
+pub use access::{AclTest, CreatedCredential, Credential, NewCredential, Phone, Settings};
+pub use acl::Rule;
+pub use api::{
+    AccessInfo, AclQuestion, Api, ApiError, BrokerStatus, Device, ErrorKind, Event, MqttSetup,
+    Pairing, Room, SeriesHistory, TopicNode,
+};
+pub use commands::{Command, Outcome};
+pub use config::{Args, BrokerMode, Config, Subcommand, parse_broker_url, parse_duration};
+pub use devices::DeviceKind;
+pub use http::openapi_document;
+pub use hub::Hub;
+pub use recorder::{Recorder, RecorderOptions, Sample};
+pub use sim::{SimOptions, SimStats, room_name, run as simulate};
+pub use store::{History, Reading, Resolution, Store, StoreError};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {

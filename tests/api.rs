@@ -469,8 +469,7 @@ async fn slow_and_stuck_event_clients_are_dropped() {
 /// once with the broker's reason, through the core API in-process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_command_fails() {
-    use hearth::commands::Outcome;
-    use hearth::config::{BrokerMode, Config};
+    use hearth::{BrokerMode, Config, Outcome};
     let dir = tempfile::tempdir().unwrap();
     let acl = dir.path().join("acl");
     // Anonymous clients (the hub) may read everything and write statuses only; the device
@@ -487,7 +486,7 @@ async fn a_refused_command_fails() {
         port: mosq.port,
     };
     cfg.http = None;
-    let hub = within(30, "hub start", hearth::hub::Hub::start(cfg))
+    let hub = within(30, "hub start", hearth::Hub::start(cfg))
         .await
         .unwrap();
     assert!(hub.wait_connected(Duration::from_secs(20)).await);
@@ -500,7 +499,7 @@ async fn a_refused_command_fails() {
         async move {
             api.device("den/light")
                 .ok()
-                .filter(|d| d.convention.as_deref() == Some("set-topic"))
+                .filter(|d| d.info.convention.as_deref() == Some("set-topic"))
         }
     })
     .await;
@@ -509,7 +508,7 @@ async fn a_refused_command_fails() {
     assert_eq!(cmd.outcome, Outcome::Pending);
     let done = within(5, "the refusal", async {
         loop {
-            if let hearth::events::Event::CommandUpdated(c) = &*rx.recv().await.unwrap()
+            if let hearth::Event::CommandUpdated(c) = &*rx.recv().await.unwrap()
                 && c.id == cmd.id
                 && c.outcome != Outcome::Pending
             {

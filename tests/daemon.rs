@@ -505,11 +505,11 @@ async fn retention_purges_old_raw_readings_and_keeps_rollups() {
     let db_path = dir.path().join("hearth.db");
     let now = hearth::now_ms();
     {
-        let store = hearth::store::Store::open(&db_path).await.unwrap();
+        let store = hearth::Store::open(&db_path).await.unwrap();
         let id = store.series_id("home/old/temperature", "").await.unwrap();
-        let rows: Vec<hearth::store::Reading> = [3 * 86_400_000, 2 * 86_400_000, 3_600_000]
+        let rows: Vec<hearth::Reading> = [3 * 86_400_000, 2 * 86_400_000, 3_600_000]
             .iter()
-            .map(|age| hearth::store::Reading {
+            .map(|age| hearth::Reading {
                 series_id: id,
                 ts_ms: now - age,
                 value: 20.0,

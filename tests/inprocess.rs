@@ -7,11 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Mosquitto, eventually, mosquitto_pub, mosquitto_pub_lines, within};
-use hearth::config::{BrokerMode, Config};
-use hearth::hub::Hub;
-use hearth::registry::DeviceKind;
-use hearth::sim::{self, SimOptions};
-use hearth::store::{Reading, Resolution, Store};
+use hearth::{BrokerMode, Config, DeviceKind, Hub, Reading, Resolution, SimOptions, Store};
 
 async fn start_hub(cfg: Config) -> Hub {
     let hub = within(30, "hub start", Hub::start(cfg))
@@ -58,7 +54,10 @@ async fn devices_are_grouped_by_room() {
         .map(|r| {
             (
                 r.room.clone(),
-                r.devices.iter().map(|d| (d.name.clone(), d.kind)).collect(),
+                r.devices
+                    .iter()
+                    .map(|d| (d.info.name.clone(), d.info.kind))
+                    .collect(),
             )
         })
         .collect();
@@ -83,13 +82,13 @@ async fn devices_are_grouped_by_room() {
         ]
     );
     let kitchen = &rooms[1].devices;
-    assert_eq!(kitchen[0].temperature, Some(19.5));
+    assert_eq!(kitchen[0].info.temperature, Some(19.5));
     assert_eq!(
-        kitchen[1].command_topic.as_deref(),
+        kitchen[1].info.command_topic.as_deref(),
         Some("home/kitchen/spot/set")
     );
     assert_eq!(
-        rooms[2].devices[0].command_topic.as_deref(),
+        rooms[2].devices[0].info.command_topic.as_deref(),
         Some("home/livingroom/light")
     );
     let raw = hub
@@ -322,7 +321,7 @@ async fn simulated_devices_connect_once_each() {
         client_prefix: "once".into(),
         ..SimOptions::default()
     };
-    let run = tokio::spawn(sim::run(opts, stopped));
+    let run = tokio::spawn(hearth::simulate(opts, stopped));
     let connects = |text: &str, room: &str| {
         let needle = format!(" as once-{room} ");
         text.lines().filter(|l| l.contains(&needle)).count()
@@ -331,7 +330,7 @@ async fn simulated_devices_connect_once_each() {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         async move {
             (0..rooms)
-                .all(|i| connects(&text, &sim::room_name(i)) > 0)
+                .all(|i| connects(&text, &hearth::room_name(i)) > 0)
                 .then_some(())
         }
     })
@@ -342,7 +341,7 @@ async fn simulated_devices_connect_once_each() {
     let stats = within(10, "simulator stops", run).await.unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     for i in 0..rooms {
-        let room = sim::room_name(i);
+        let room = hearth::room_name(i);
         assert_eq!(
             connects(&text, &room),
             1,

@@ -8,14 +8,11 @@
 use std::sync::Mutex;
 
 use clap::Parser;
-use hearth::access_api::{AccessInfo, AclQuestion, MqttSetup, Pairing};
-use hearth::acl::Rule;
-use hearth::api::{Api, ApiError, BrokerStatus, SeriesHistory, TopicNode};
-use hearth::auth::{AclTest, CreatedCredential, Credential, NewCredential, Phone, Settings};
-use hearth::commands::Command;
-use hearth::config::{Args, Config};
-use hearth::hub::Hub;
-use hearth::registry::{Device, Room};
+use hearth::{
+    AccessInfo, AclQuestion, AclTest, Api, ApiError, Args, BrokerStatus, Command, Config,
+    CreatedCredential, Credential, Device, Hub, MqttSetup, NewCredential, Pairing, Phone, Room,
+    Rule, SeriesHistory, Settings, TopicNode,
+};
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Emitter, Manager, State, WindowEvent};

@@ -10,8 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Parser;
-use hearth::config::{BrokerMode, parse_broker_url, parse_duration};
-use hearth::sim::{self, SimOptions};
+use hearth::{BrokerMode, SimOptions, parse_broker_url, parse_duration};
 
 /// A simulated home: per room a temperature sensor and a light that obeys ON/OFF.
 #[derive(Debug, Parser)]
@@ -84,7 +83,7 @@ fn main() -> ExitCode {
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     rt.block_on(async move {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let sim = tokio::spawn(sim::run(opts, stop_rx));
+        let sim = tokio::spawn(hearth::simulate(opts, stop_rx));
         let duration = args.duration;
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}

@@ -11,13 +11,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use hearth::config::{Args, Command, Config};
-use hearth::hub::Hub;
-use hearth::store::{Store, StoreError};
+use hearth::{Args, Config, Hub, Store, StoreError, Subcommand};
 
 fn main() -> ExitCode {
     let args = Args::parse();
     let command = args.command.clone();
+    if let Some(Subcommand::Openapi) = command {
+        let _ = writeln!(std::io::stdout(), "{}", hearth::openapi_document());
+        return ExitCode::SUCCESS;
+    }
     let cfg = match Config::from_args(args) {
         Ok(c) => c,
         Err(e) => {
@@ -35,12 +37,13 @@ fn main() -> ExitCode {
     };
     match command {
         None => rt.block_on(run(cfg)),
-        Some(Command::History {
+        Some(Subcommand::History {
             topic,
             field,
             last,
             points,
         }) => rt.block_on(history(cfg, &topic, &field, last, points)),
+        Some(Subcommand::Openapi) => unreachable!("answered before the settings are read"),
     }
 }
 

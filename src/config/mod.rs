@@ -5,46 +5,25 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::Parser;
-use serde::Deserialize;
+use crate::access::Anonymous;
+use crate::broker::BrokerLimits;
 
-use crate::auth::Anonymous;
+mod flags;
+mod values;
+
+pub use flags::{Args, Subcommand};
+pub use values::{parse_broker_url, parse_duration};
+
+use flags::{
+    DEFAULT_HTTP_LISTEN, DEFAULT_HTTPS_LISTEN, DEFAULT_MQTT_LISTEN, DEFAULT_MQTTS_LISTEN,
+    DEFAULT_WS_LISTEN, DEFAULT_WSS_LISTEN, FileConfig,
+};
+use values::{default_data_dir, optional_addr, parse_addr};
 
 /// A setting that cannot be used, with a message meant for the person who wrote it.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
-
-/// Limits that keep the broker's memory bounded and protect it from misbehaving clients.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BrokerLimits {
-    /// Most client sessions at once (connected or persisted); more are refused with
-    /// CONNACK 0x03 (3.1.1) / 0x97 (5).
-    pub max_connections: usize,
-    /// Largest MQTT packet accepted; a larger one disconnects its sender.
-    pub max_packet_bytes: u32,
-    /// QoS 1/2 messages in flight to one client before the broker queues.
-    pub max_inflight: u16,
-    /// Messages queued for one session (offline or slow) before the oldest are dropped.
-    pub max_queued_messages: usize,
-    /// Longest client id accepted.
-    pub max_client_id_len: usize,
-    /// Time a new connection has to send CONNECT.
-    pub handshake_timeout: Duration,
-}
-
-impl Default for BrokerLimits {
-    fn default() -> Self {
-        BrokerLimits {
-            max_connections: 1_000,
-            max_packet_bytes: 1024 * 1024,
-            max_inflight: 32,
-            max_queued_messages: 1_000,
-            max_client_id_len: 256,
-            handshake_timeout: Duration::from_secs(10),
-        }
-    }
-}
 
 /// Where the hub's MQTT traffic comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,144 +69,6 @@ pub struct Config {
     pub ui_dir: Option<PathBuf>,
     /// How long a light command waits for its status reply.
     pub command_timeout: Duration,
-}
-
-// Every listener is on the LAN: clients there need credentials (or, for the dashboard, a
-// paired phone's token) unless the user turns anonymous access on.
-pub const DEFAULT_MQTT_LISTEN: &str = "0.0.0.0:1883";
-pub const DEFAULT_MQTTS_LISTEN: &str = "0.0.0.0:8883";
-pub const DEFAULT_WS_LISTEN: &str = "0.0.0.0:9001";
-pub const DEFAULT_WSS_LISTEN: &str = "0.0.0.0:9002";
-pub const DEFAULT_HTTP_LISTEN: &str = "0.0.0.0:8080";
-pub const DEFAULT_HTTPS_LISTEN: &str = "0.0.0.0:8443";
-
-/// `hearthd`: the Hearth hub without a window.
-#[derive(Debug, Clone, Parser, Default)]
-#[command(name = "hearthd", version, about, long_about = None)]
-pub struct Args {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// Read settings from this TOML file (keys as the long flags, e.g. `data-dir = "..."`).
-    #[arg(long, value_name = "FILE", global = true)]
-    pub config: Option<PathBuf>,
-    /// Folder for the database [default: $XDG_DATA_HOME/hearth or ~/.local/share/hearth].
-    #[arg(long, value_name = "DIR", global = true)]
-    pub data_dir: Option<PathBuf>,
-    /// MQTT (3.1.1 and 5) listen address; port 0 picks a free port [default: 0.0.0.0:1883].
-    #[arg(long, value_name = "ADDR")]
-    pub mqtt_listen: Option<String>,
-    /// MQTT over TLS listen address, or `off` [default: 0.0.0.0:8883].
-    #[arg(long, value_name = "ADDR")]
-    pub mqtts_listen: Option<String>,
-    /// MQTT over WebSocket listen address, or `off` [default: 0.0.0.0:9001].
-    #[arg(long, value_name = "ADDR")]
-    pub ws_listen: Option<String>,
-    /// MQTT over secure WebSocket listen address, or `off` [default: 0.0.0.0:9002].
-    #[arg(long, value_name = "ADDR")]
-    pub wss_listen: Option<String>,
-    /// HTTP/WebSocket API and dashboard listen address, or `off` [default: 0.0.0.0:8080].
-    #[arg(long, value_name = "ADDR")]
-    pub http_listen: Option<String>,
-    /// The same over HTTPS, or `off` [default: 0.0.0.0:8443].
-    #[arg(long, value_name = "ADDR")]
-    pub https_listen: Option<String>,
-    /// Who may connect without credentials: off, local (this PC only) or on (the LAN too).
-    /// Saved, like the dashboard's setting [default: the saved setting, first local].
-    #[arg(long, value_name = "MODE", value_parser = Anonymous::parse)]
-    pub anonymous: Option<Anonymous>,
-    /// Advertise the hub by mDNS/DNS-SD: on or off. Saved, like the dashboard's setting
-    /// [default: the saved setting, first on].
-    #[arg(long, value_name = "ON|OFF", value_parser = parse_on_off)]
-    pub mdns: Option<bool>,
-    /// Host name for the pairing QR code and MQTT settings, e.g. a name your router gives the
-    /// PC [default: the PC's LAN address].
-    #[arg(long, value_name = "HOST")]
-    pub public_host: Option<String>,
-    /// Folder of the built dashboard served at / [default: ui/dist when it exists].
-    #[arg(long, value_name = "DIR")]
-    pub ui_dir: Option<PathBuf>,
-    /// How long a light command waits for the light's status reply (e.g. 5s, 1500ms)
-    /// [default: 5s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub command_timeout: Option<Duration>,
-    /// Use an existing broker (mqtt://HOST:PORT) instead of the embedded one.
-    #[arg(long, value_name = "URL")]
-    pub broker: Option<String>,
-    /// Also run simulated devices, so a new hub shows something at once.
-    #[arg(long)]
-    pub demo: bool,
-    /// Rooms the demo simulates [default: 3].
-    #[arg(long, value_name = "N")]
-    pub demo_rooms: Option<usize>,
-    /// Log level (error, warn, info, debug, trace) or a tracing filter [default: info].
-    #[arg(long, value_name = "LEVEL")]
-    pub log: Option<String>,
-    /// Days raw readings are kept; rollups are kept for ever [default: 30].
-    #[arg(long, value_name = "DAYS")]
-    pub retention_days: Option<u32>,
-    /// Most client sessions at once [default: 1000].
-    #[arg(long, value_name = "N")]
-    pub max_connections: Option<usize>,
-    /// Largest MQTT packet accepted, in bytes [default: 1048576].
-    #[arg(long, value_name = "BYTES")]
-    pub max_packet_bytes: Option<u32>,
-    /// Messages queued per session before the oldest are dropped [default: 1000].
-    #[arg(long, value_name = "N")]
-    pub max_queued_messages: Option<usize>,
-    /// QoS 1/2 messages in flight to one client before the broker queues [default: 32].
-    #[arg(long, value_name = "N")]
-    pub max_inflight: Option<u16>,
-    /// Seconds between `$SYS` statistics messages [default: 60].
-    #[arg(long, value_name = "SECS")]
-    pub sys_interval: Option<u64>,
-}
-
-/// What `hearthd` does besides running the hub.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum Command {
-    /// Print the recorded history of one series as JSON (columnar: ts, min, avg, max), from
-    /// the data folder; works while the hub runs.
-    History {
-        /// The topic, e.g. home/livingroom/temperature.
-        topic: String,
-        /// The JSON field; empty for a plain-number topic.
-        #[arg(long, default_value = "")]
-        field: String,
-        /// How far back (30m, 24h, 7d, 365d).
-        #[arg(long, default_value = "1h", value_parser = parse_duration)]
-        last: Duration,
-        /// At most this many buckets (2–100000).
-        #[arg(long, default_value_t = 100)]
-        points: usize,
-    },
-}
-
-/// The config file: the same keys as the long flags.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-struct FileConfig {
-    data_dir: Option<PathBuf>,
-    mqtt_listen: Option<String>,
-    mqtts_listen: Option<String>,
-    ws_listen: Option<String>,
-    wss_listen: Option<String>,
-    http_listen: Option<String>,
-    https_listen: Option<String>,
-    anonymous: Option<String>,
-    mdns: Option<bool>,
-    public_host: Option<String>,
-    ui_dir: Option<PathBuf>,
-    command_timeout: Option<String>,
-    broker: Option<String>,
-    demo: Option<bool>,
-    demo_rooms: Option<usize>,
-    log: Option<String>,
-    retention_days: Option<u32>,
-    max_connections: Option<usize>,
-    max_packet_bytes: Option<u32>,
-    max_queued_messages: Option<usize>,
-    max_inflight: Option<u16>,
-    sys_interval: Option<u64>,
 }
 
 impl Config {
@@ -451,101 +292,10 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
 }
 
-/// An address that may be `off`.
-fn optional_addr(
-    key: &str,
-    given: Option<String>,
-    default: &str,
-) -> Result<Option<SocketAddr>, ConfigError> {
-    match given.as_deref().unwrap_or(default) {
-        "off" => Ok(None),
-        s => parse_addr(key, s).map(Some),
-    }
-}
-
-fn parse_on_off(s: &str) -> Result<bool, String> {
-    match s {
-        "on" | "true" => Ok(true),
-        "off" | "false" => Ok(false),
-        _ => Err(format!("'{s}' is not on or off")),
-    }
-}
-
-fn parse_addr(key: &str, s: &str) -> Result<SocketAddr, ConfigError> {
-    s.parse().map_err(|_| {
-        ConfigError(format!(
-            "{key} '{s}' is not an address: use IP:PORT, e.g. 127.0.0.1:1883 (port 0 picks a free port)"
-        ))
-    })
-}
-
-/// `mqtt://HOST[:PORT]` (or `tcp://`), port 1883 when omitted.
-pub fn parse_broker_url(s: &str) -> Result<BrokerMode, ConfigError> {
-    let bad = |why: &str| ConfigError(format!("broker '{s}' {why}: use mqtt://HOST:PORT"));
-    let url = url::Url::parse(s).map_err(|_| bad("is not a URL"))?;
-    if url.scheme() != "mqtt" && url.scheme() != "tcp" {
-        return Err(bad("has an unsupported scheme"));
-    }
-    let host = url
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| bad("has no host"))?;
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = url.port().unwrap_or(1883);
-    if port == 0 {
-        return Err(bad("has port 0"));
-    }
-    if !(url.path().is_empty() || url.path() == "/") {
-        return Err(bad("has a path"));
-    }
-    Ok(BrokerMode::External { host, port })
-}
-
-/// Parses `500ms`, `2s`, `1.5s`, `1m`, `1h`, `7d`, or a plain number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration: use e.g. 500ms, 2s, 1m"))?;
-    let secs = match unit {
-        "ms" => v / 1000.0,
-        "s" => v,
-        "m" => v * 60.0,
-        "h" => v * 3600.0,
-        "d" => v * 86_400.0,
-        _ => {
-            return Err(format!(
-                "'{s}': unknown unit '{unit}' (use ms, s, m, h or d)"
-            ));
-        }
-    };
-    if !(0.0..=1e10).contains(&secs) {
-        return Err(format!("'{s}' is out of range"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-fn default_data_dir() -> Result<PathBuf, ConfigError> {
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(d).join("hearth"));
-    }
-    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        Some(h) => Ok(PathBuf::from(h).join(".local/share/hearth")),
-        None => Err(ConfigError(
-            "no data folder: give --data-dir (neither XDG_DATA_HOME nor HOME is set)".into(),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
 
     #[test]
@@ -671,7 +421,7 @@ mod tests {
 
     #[test]
     fn example_config_parses() {
-        let text = include_str!("bin/hearthd.example.toml");
+        let text = include_str!("../bin/hearthd.example.toml");
         let _: FileConfig = toml::from_str(text).unwrap();
     }
 }

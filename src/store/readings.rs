@@ -1,33 +1,12 @@
-//! The SQLite store: readings, their rollups, history queries, retention and the broker's
-//! retained messages.
-//!
-//! Queries are plain `sqlx::query` (not the compile-checked macros): see ARCHITECTURE.md.
+//! Readings: series, multi-row inserts with their minute and hour rollups, history queries
+//! over the coarsest source that answers them, and retention.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
 
 use serde::Serialize;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use crate::commands::{Command, Origin};
-
-/// Errors from the store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("bad history request: {0}")]
-    BadRange(String),
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
+use super::{Result, Store, StoreError};
 
 /// One numeric reading of one series.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,23 +54,6 @@ pub struct History {
 /// per row crosses to sqlx's worker thread each time).
 const INSERT_CHUNK: usize = 1000;
 
-/// A change to the stored retained messages.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RetainOp {
-    Put {
-        topic: String,
-        blob: Vec<u8>,
-        at_ms: i64,
-    },
-    Delete(String),
-}
-
-/// Handle to the hub's SQLite database. Cheap to clone.
-#[derive(Clone)]
-pub struct Store {
-    pool: SqlitePool,
-}
-
 #[derive(Default, Clone, Copy)]
 struct Agg {
     count: i64,
@@ -115,46 +77,6 @@ impl Agg {
 }
 
 impl Store {
-    /// Opens (creating if missing) the database at `path` in WAL mode and applies migrations.
-    ///
-    /// `synchronous=FULL`: in WAL mode each commit is then on disk when it returns. The
-    /// recorder commits at most about once a second, so the cost is small, and a power cut
-    /// loses at most the rows not yet committed.
-    pub async fn open(path: &Path) -> Result<Store> {
-        let opts = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(false)
-            .pragma("cache_size", "-4000");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .min_connections(1)
-            .connect_with(opts)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
-    }
-
-    /// An in-memory store for unit tests.
-    pub async fn open_in_memory() -> Result<Store> {
-        let opts = SqliteConnectOptions::from_str("sqlite::memory:")?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(opts)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
-    }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
     /// Returns the id of the series (topic, field), creating it if new.
     pub async fn series_id(&self, topic: &str, field: &str) -> Result<i64> {
         sqlx::query("INSERT INTO series (topic, field) VALUES (?, ?) ON CONFLICT DO NOTHING")
@@ -414,165 +336,6 @@ impl Store {
         .await
         .map(Some)
     }
-
-    /// Every stored retained message, as (topic, serialised message).
-    pub async fn load_retained(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let rows = sqlx::query("SELECT topic, message FROM retained")
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-    }
-
-    /// Applies retained-message changes in order, in one transaction.
-    pub async fn write_retained(&self, ops: &[RetainOp]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for op in ops {
-            match op {
-                RetainOp::Put { topic, blob, at_ms } => {
-                    sqlx::query(
-                        "INSERT INTO retained (topic, message, updated_ms) VALUES (?, ?, ?) \
-                         ON CONFLICT (topic) DO UPDATE SET message = excluded.message, \
-                         updated_ms = excluded.updated_ms",
-                    )
-                    .bind(topic)
-                    .bind(blob)
-                    .bind(at_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                RetainOp::Delete(topic) => {
-                    sqlx::query("DELETE FROM retained WHERE topic = ?")
-                        .bind(topic)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Inserts or updates command log entries, in one transaction.
-    pub async fn save_commands(&self, cmds: &[Command]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for c in cmds {
-            sqlx::query(
-                "INSERT INTO commands (id, light, origin, topic, convention, desired, payload, \
-                 outcome, reply, reply_state, detail, sent_ms, resolved_ms, latency_ms) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET outcome = excluded.outcome, \
-                 reply = excluded.reply, reply_state = excluded.reply_state, \
-                 detail = excluded.detail, resolved_ms = excluded.resolved_ms, \
-                 latency_ms = excluded.latency_ms",
-            )
-            .bind(c.id)
-            .bind(&c.light)
-            .bind(match c.origin {
-                Origin::Hub => "hub",
-                Origin::External => "external",
-            })
-            .bind(&c.topic)
-            .bind(&c.convention)
-            .bind(c.desired.map(|d| d.as_str()))
-            .bind(&c.payload)
-            .bind(c.outcome.as_str())
-            .bind(&c.reply)
-            .bind(c.reply_state.map(|d| d.as_str()))
-            .bind(&c.detail)
-            .bind(c.sent_ms)
-            .bind(c.resolved_ms)
-            .bind(c.latency_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// A light's log, newest first: at most `limit` entries with ids below `before`.
-    pub async fn commands_of(
-        &self,
-        light: &str,
-        limit: u32,
-        before: Option<i64>,
-    ) -> Result<Vec<Command>> {
-        let rows = sqlx::query(
-            "SELECT id, light, origin, topic, convention, desired, payload, outcome, reply, \
-             reply_state, detail, sent_ms, resolved_ms, latency_ms FROM commands \
-             WHERE light = ? AND id < ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(light)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(command_of_row).collect())
-    }
-
-    /// One log entry.
-    pub async fn command(&self, id: i64) -> Result<Option<Command>> {
-        let row = sqlx::query(
-            "SELECT id, light, origin, topic, convention, desired, payload, outcome, reply, \
-             reply_state, detail, sent_ms, resolved_ms, latency_ms FROM commands WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(command_of_row))
-    }
-
-    /// The highest log id used so far (0 when none).
-    pub async fn max_command_id(&self) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(id) FROM commands")
-                .fetch_one(&self.pool)
-                .await?
-                .unwrap_or(0),
-        )
-    }
-
-    /// Commands a previous run left pending can no longer be confirmed: they are closed as
-    /// timed out.
-    pub async fn close_pending_commands(&self, now_ms: i64) -> Result<u64> {
-        Ok(sqlx::query(
-            "UPDATE commands SET outcome = 'timed_out', resolved_ms = ?, \
-             detail = 'the hub stopped before a reply arrived' WHERE outcome = 'pending'",
-        )
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
-    }
-
-    /// Closes the pool after checkpointing the WAL into the main file.
-    pub async fn close(&self) {
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await
-        {
-            tracing::warn!("WAL checkpoint at close failed: {e}");
-        }
-        self.pool.close().await;
-    }
-}
-
-fn command_of_row(r: &sqlx::sqlite::SqliteRow) -> Command {
-    Command::from_row(
-        r.get(0),
-        r.get(1),
-        r.get::<&str, _>(2),
-        r.get(3),
-        r.get(4),
-        r.get(5),
-        r.get(6),
-        r.get::<&str, _>(7),
-        r.get(8),
-        r.get(9),
-        r.get(10),
-        r.get(11),
-        r.get(12),
-        r.get(13),
-    )
 }
 
 /// The Unix ms before which raw readings are past a retention of `days`.
@@ -726,97 +489,5 @@ mod tests {
         assert_eq!(h.resolution, Resolution::Minute);
         assert_eq!(h.ts, vec![0, 60, 120]);
         assert_eq!(h.avg, vec![Some(5.0), None, Some(7.0)]);
-    }
-
-    #[tokio::test]
-    async fn retained_round_trip() {
-        let s = Store::open_in_memory().await.unwrap();
-        let put = |t: &str, b: &[u8], at_ms| RetainOp::Put {
-            topic: t.into(),
-            blob: b.to_vec(),
-            at_ms,
-        };
-        s.write_retained(&[put("a/b", b"one", 1), put("a/b", b"two", 2)])
-            .await
-            .unwrap();
-        s.write_retained(&[put("c", b"three", 3), RetainOp::Delete("c".into())])
-            .await
-            .unwrap();
-        assert_eq!(
-            s.load_retained().await.unwrap(),
-            vec![("a/b".to_string(), b"two".to_vec())]
-        );
-    }
-
-    fn cmd(id: i64, light: &str, outcome: crate::commands::Outcome) -> Command {
-        Command {
-            id,
-            light: light.into(),
-            origin: Origin::Hub,
-            topic: format!("home/{light}/set"),
-            convention: Some("set-topic".into()),
-            desired: Some(crate::commands::LightState::On),
-            payload: Some("ON".into()),
-            outcome,
-            reply: None,
-            reply_state: None,
-            detail: None,
-            sent_ms: id * 10,
-            resolved_ms: None,
-            latency_ms: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn command_log_insert_update_page_and_close() {
-        use crate::commands::{LightState, Outcome};
-        let s = Store::open_in_memory().await.unwrap();
-        assert_eq!(s.max_command_id().await.unwrap(), 0);
-        let mut log: Vec<Command> = (1..=5)
-            .map(|i| {
-                cmd(
-                    i,
-                    if i % 2 == 0 { "a/light" } else { "b/light" },
-                    Outcome::Pending,
-                )
-            })
-            .collect();
-        s.save_commands(&log).await.unwrap();
-        log[0].outcome = Outcome::Confirmed;
-        log[0].reply = Some("ON".into());
-        log[0].reply_state = Some(LightState::On);
-        log[0].resolved_ms = Some(15);
-        log[0].latency_ms = Some(0.75);
-        s.save_commands(&log[..1]).await.unwrap();
-        assert_eq!(s.command(1).await.unwrap().as_ref(), Some(&log[0]));
-        assert_eq!(s.command(99).await.unwrap(), None);
-        assert_eq!(s.max_command_id().await.unwrap(), 5);
-
-        let b: Vec<i64> = s
-            .commands_of("b/light", 10, None)
-            .await
-            .unwrap()
-            .iter()
-            .map(|c| c.id)
-            .collect();
-        assert_eq!(b, vec![5, 3, 1]);
-        let page: Vec<i64> = s
-            .commands_of("b/light", 1, Some(5))
-            .await
-            .unwrap()
-            .iter()
-            .map(|c| c.id)
-            .collect();
-        assert_eq!(page, vec![3]);
-
-        // A restart closes what the last run left pending.
-        assert_eq!(s.close_pending_commands(100).await.unwrap(), 4);
-        let c = s.command(2).await.unwrap().unwrap();
-        assert_eq!(c.outcome, Outcome::TimedOut);
-        assert_eq!(c.resolved_ms, Some(100));
-        assert_eq!(
-            s.command(1).await.unwrap().unwrap().outcome,
-            Outcome::Confirmed
-        );
     }
 }

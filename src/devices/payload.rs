@@ -1,4 +1,4 @@
-//! What a payload says: the numeric values it carries, and whether it names a temperature.
+//! What a payload says: the numeric values it carries, and whether a field names a temperature.
 
 /// The numeric values in a payload: a plain number gives one value with field `""`; a JSON
 /// object gives one value per numeric field, nested objects flattened with `.`

@@ -7,11 +7,11 @@ use std::net::{IpAddr, SocketAddr};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::acl::{Request, Rule};
-use crate::api::{Api, ApiError, ErrorKind};
-use crate::auth::{
+use super::{Api, ApiError, ErrorKind};
+use crate::access::{
     Access, AclTest, CreatedCredential, Credential, NewCredential, Phone, Role, Settings, Subject,
 };
+use crate::acl::{Request, Rule};
 
 /// The access overview: settings, the CA and where the hub can be reached.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -111,9 +111,9 @@ fn host_in_url(ip: IpAddr) -> String {
 impl Api {
     /// Credentials and rules: only the embedded broker uses them.
     fn mqtt_access(&self) -> Result<&Access, ApiError> {
-        match self.inner.p.broker {
-            crate::api::BrokerLink::Embedded(_) => Ok(&self.inner.p.access),
-            crate::api::BrokerLink::External(_) => Err(ApiError::new(
+        match self.embedded() {
+            Some(_) => Ok(self.access()),
+            None => Err(ApiError::new(
                 ErrorKind::Conflict,
                 "external_broker",
                 "the hub uses an external broker: manage MQTT access there",
@@ -122,12 +122,12 @@ impl Api {
     }
 
     /// Phones and settings, which the dashboard needs with either broker.
-    fn access(&self) -> Result<&Access, ApiError> {
-        Ok(&self.inner.p.access)
+    fn access(&self) -> &Access {
+        &self.parts().access
     }
 
     fn with_sessions(&self, mut c: Credential) -> Credential {
-        if let crate::api::BrokerLink::Embedded(b) = &self.inner.p.broker {
+        if let Some(b) = self.embedded() {
             c.sessions = b.sessions_of(&c.username);
         }
         c
@@ -137,7 +137,7 @@ impl Api {
     /// addresses, the `.local` name; `localhost` when there is none of these.
     fn public_hosts(&self, bound: SocketAddr) -> Vec<String> {
         let mut hosts = vec![];
-        if let Some(h) = &self.inner.p.public_host {
+        if let Some(h) = &self.parts().reach.public_host {
             hosts.push(h.clone());
         }
         if bound.ip().is_unspecified() {
@@ -156,8 +156,8 @@ impl Api {
     }
 
     fn listener(&self, name: &str) -> Option<SocketAddr> {
-        self.inner
-            .p
+        self.parts()
+            .reach
             .listeners
             .iter()
             .find(|l| l.name == name)
@@ -169,8 +169,8 @@ impl Api {
         let wildcard = self
             .public_hosts(SocketAddr::from(([0, 0, 0, 0], 0)))
             .swap_remove(0);
-        self.inner
-            .p
+        self.parts()
+            .reach
             .listeners
             .iter()
             .map(|l| {
@@ -194,11 +194,16 @@ impl Api {
     }
 
     pub fn access_info(&self) -> Result<AccessInfo, ApiError> {
-        let a = self.access()?;
-        let tls = self.inner.p.tls.as_ref();
+        let a = self.access();
+        let tls = self.parts().reach.tls.as_ref();
         Ok(AccessInfo {
             settings: a.settings(),
-            mdns_running: self.inner.p.mdns.as_ref().is_some_and(|m| m.running()),
+            mdns_running: self
+                .parts()
+                .reach
+                .mdns
+                .as_ref()
+                .is_some_and(|m| m.running()),
             mdns_name: crate::mdns::instance_name(),
             ca_fingerprint: tls.map(|t| t.ca_fingerprint.clone()),
             certificate_names: tls.map(|t| t.names.clone()).unwrap_or_default(),
@@ -209,10 +214,10 @@ impl Api {
     }
 
     pub async fn set_access_settings(&self, s: Settings) -> Result<Settings, ApiError> {
-        let before = self.access()?.settings();
-        let s = self.access()?.set_settings(s).await?;
+        let before = self.access().settings();
+        let s = self.access().set_settings(s).await?;
         if s.mdns != before.mdns
-            && let Some(m) = self.inner.p.mdns.clone()
+            && let Some(m) = self.parts().reach.mdns.clone()
         {
             let on = s.mdns;
             tokio::task::spawn_blocking(move || m.set(on))
@@ -225,8 +230,8 @@ impl Api {
 
     /// Disconnects sessions that lost their access, before answering.
     async fn enforce(&self) {
-        if let crate::api::BrokerLink::Embedded(b) = &self.inner.p.broker {
-            b.enforce(&self.inner.p.access).await;
+        if let Some(b) = self.embedded() {
+            b.enforce(self.access()).await;
         }
     }
 
@@ -241,7 +246,7 @@ impl Api {
     }
 
     pub async fn create_credential(&self, n: NewCredential) -> Result<CreatedCredential, ApiError> {
-        self.mqtt_access()?.create_credential(n).await
+        Ok(self.mqtt_access()?.create_credential(n).await?)
     }
 
     /// Revokes a credential and disconnects its sessions before answering.
@@ -270,7 +275,7 @@ impl Api {
         let before = a.rules(subject)?;
         let saved = a.set_rules(subject, rules).await?;
         if saved != before
-            && let crate::api::BrokerLink::Embedded(b) = &self.inner.p.broker
+            && let Some(b) = self.embedded()
         {
             match subject {
                 Subject::Anonymous => {
@@ -288,17 +293,18 @@ impl Api {
 
     pub fn test_acl(&self, q: &AclQuestion) -> Result<AclTest, ApiError> {
         let subject = q.credential.map_or(Subject::Anonymous, Subject::Credential);
-        self.mqtt_access()?
-            .test(subject, q.request, &q.topic, q.client_id.as_deref())
+        Ok(self
+            .mqtt_access()?
+            .test(subject, q.request, &q.topic, q.client_id.as_deref())?)
     }
 
     pub async fn phones(&self) -> Result<Vec<Phone>, ApiError> {
-        self.access()?.phones().await
+        Ok(self.access().phones().await?)
     }
 
     /// A fresh pairing code with the URL and QR code a phone opens.
     pub fn start_pairing(&self) -> Result<Pairing, ApiError> {
-        let a = self.access()?;
+        let a = self.access();
         let Some(http) = self.listener("http") else {
             return Err(ApiError::new(
                 ErrorKind::Conflict,
@@ -329,16 +335,16 @@ impl Api {
         name: &str,
         peer: Option<IpAddr>,
     ) -> Result<(String, Phone), ApiError> {
-        self.access()?.pair(code, name, peer).await
+        Ok(self.access().pair(code, name, peer).await?)
     }
 
     /// The phone a token belongs to, if the token is valid.
     pub async fn phone_for_token(&self, token: &str, peer: Option<IpAddr>) -> Option<i64> {
-        self.inner.p.access.phone_for_token(token, peer).await
+        self.access().phone_for_token(token, peer).await
     }
 
     pub async fn revoke_phone(&self, id: i64) -> Result<(), ApiError> {
-        self.access()?.revoke_phone(id).await
+        Ok(self.access().revoke_phone(id).await?)
     }
 
     /// A fresh phone credential and the settings an MQTT app needs, as a QR code.
@@ -381,7 +387,7 @@ impl Api {
         let port = |n: &str| self.listener(n).map(|a| a.port());
         let ca_url = self
             .listener("http")
-            .filter(|_| self.inner.p.tls.is_some())
+            .filter(|_| self.parts().reach.tls.is_some())
             .map(|a| format!("http://{host}:{}/ca.crt", a.port()));
         let qr_text = serde_json::json!({
             "host": host,
@@ -412,16 +418,16 @@ impl Api {
 
     /// The hub's CA certificate (PEM), when TLS is on.
     pub fn ca_certificate(&self) -> Option<String> {
-        self.inner.p.tls.as_ref().map(|t| t.ca_pem.clone())
+        self.parts().reach.tls.as_ref().map(|t| t.ca_pem.clone())
     }
 
     /// Whether a phone is still paired (for live connections).
     pub fn phone_valid(&self, id: i64) -> bool {
-        self.inner.p.access.phone_valid(id)
+        self.access().phone_valid(id)
     }
 
     /// Changes on every revocation.
     pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.inner.p.access.revocations()
+        self.access().revocations()
     }
 }

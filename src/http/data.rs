@@ -1,0 +1,71 @@
+//! Topics, history, the broker's state and the API's own description.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::AppState;
+use super::error::{AppQuery, Result};
+use crate::api::{ApiError, BrokerStatus, SeriesHistory, TopicNode};
+
+/// Every topic seen, as a tree of levels with message counts and last payloads.
+#[utoipa::path(get, path = "/api/topics", tag = "data",
+    responses((status = 200, body = Vec<TopicNode>)))]
+pub(super) async fn topics(State(s): State<AppState>) -> Json<Vec<TopicNode>> {
+    Json(s.api.topic_tree())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct HistoryQuery {
+    /// The topic, e.g. `home/livingroom/temperature`.
+    topic: String,
+    /// The JSON field; empty for a plain number [default: empty].
+    field: Option<String>,
+    /// Start, Unix seconds, inclusive [default: 24 hours before `to`].
+    from: Option<i64>,
+    /// End, Unix seconds, exclusive [default: now].
+    to: Option<i64>,
+    /// At most this many buckets (1–10000) [default: 500].
+    points: Option<usize>,
+}
+
+/// History of one series in uPlot's columnar shape, from the coarsest source that gives
+/// enough points.
+#[utoipa::path(get, path = "/api/history", tag = "data", params(HistoryQuery),
+    responses((status = 200, body = SeriesHistory),
+              (status = 400, description = "Bad range or points", body = ApiError),
+              (status = 404, description = "Nothing recorded for that series", body = ApiError)))]
+pub(super) async fn history(
+    State(s): State<AppState>,
+    AppQuery(q): AppQuery<HistoryQuery>,
+) -> Result<Json<SeriesHistory>> {
+    let to = q.to.unwrap_or_else(|| crate::now_ms() / 1000 + 1);
+    let from = q.from.unwrap_or(to.saturating_sub(86_400));
+    let field = q.field.unwrap_or_default();
+    let points = q.points.unwrap_or(500);
+    Ok(Json(
+        s.api.history(&q.topic, &field, from, to, points).await?,
+    ))
+}
+
+/// The broker: clients, message rates, listeners.
+#[utoipa::path(get, path = "/api/broker", tag = "broker",
+    responses((status = 200, body = BrokerStatus)))]
+pub(super) async fn broker(State(s): State<AppState>) -> Json<BrokerStatus> {
+    Json(s.api.broker_status())
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "data",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json")))]
+pub(super) async fn openapi(State(s): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.doc.as_str().to_owned(),
+    )
+        .into_response()
+}

@@ -1,0 +1,59 @@
+//! The reading path: what the hub's client hears goes to the registry (one lock), a light's
+//! status to the tracker, the live events to whoever listens, and numeric values to the
+//! recorder. Nothing here waits: the client must keep reading, or the broker buffers for it.
+
+use crate::api::Api;
+use crate::commands::Tracker;
+use crate::devices::{Message, Registry, numeric_fields};
+use crate::ingest::{Report, Sink};
+use crate::recorder::{Recorder, Sample};
+
+pub(super) struct Intake {
+    pub(super) registry: Registry,
+    pub(super) tracker: Tracker,
+    pub(super) recorder: Recorder,
+    pub(super) api: Api,
+}
+
+impl Sink for Intake {
+    fn message(&self, m: Message<'_>) -> bool {
+        let now = crate::now_ms();
+        let fields = numeric_fields(m.payload);
+        let listening = self.api.has_listeners();
+        let seen = self.registry.observe(m, now, &fields, listening);
+        if let Some(s) = seen {
+            if let Some(state) = s.light {
+                self.tracker
+                    .on_status(&s.device, m.topic, state, m.payload, m.retained, now);
+            }
+            if let Some(info) = s.info {
+                self.api.announce_device(info);
+            }
+        }
+        // A delivered message with the retain flag is a replay from the broker's store
+        // (retain-as-published is off): it was recorded when first published.
+        if fields.is_empty() || m.retained {
+            return true;
+        }
+        if listening {
+            self.api.announce_readings(m.topic, now, &fields);
+        }
+        self.recorder.offer(Sample {
+            topic: m.topic.to_string(),
+            ts_ms: now,
+            fields,
+        })
+    }
+
+    fn report(&self, r: Report) {
+        match r {
+            Report::Sent(pkid) => self.tracker.on_sent(pkid),
+            Report::Acked {
+                pkid,
+                reason,
+                reason_name,
+            } => self.tracker.on_puback(pkid, reason, &reason_name),
+            Report::LinkLost => self.tracker.on_disconnect(),
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The hub's two sides facing the network: the dashboard's listeners (`Web`) and the MQTT
+//! side (`Mqtt`: the embedded broker with its retained messages in the store, or an external
+//! broker's address).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::HubError;
+use crate::access::{Access, HUB_USER};
+use crate::api::{Api, BrokerLink, Link, ListenerInfo};
+use crate::broker::{Broker, BrokerOptions, RetainedChange, RetainedStore};
+use crate::config::{BrokerMode, Config};
+use crate::devices::Listening;
+use crate::ingest::{Ingest, IngestOptions};
+use crate::store::{RetainOp, Store};
+use crate::tls::TlsFiles;
+
+/// The dashboard's listeners, bound.
+pub(super) struct Web {
+    http: Option<TcpListener>,
+    https: Option<(TcpListener, rustls::ServerConfig)>,
+    pub(super) listeners: Vec<ListenerInfo>,
+}
+
+impl Web {
+    pub(super) async fn bind(cfg: &Config, tls: Option<&TlsFiles>) -> Result<Web, HubError> {
+        let mut listeners = Vec::new();
+        let mut bind = async |name, addr: SocketAddr| {
+            let failed = |source| HubError::Http { addr, source };
+            let l = TcpListener::bind(addr).await.map_err(failed)?;
+            let addr = l.local_addr().map_err(failed)?;
+            listeners.push(ListenerInfo { name, addr });
+            Ok::<_, HubError>(l)
+        };
+        let http = match cfg.http {
+            Some(addr) => Some(bind("http", addr).await?),
+            None => None,
+        };
+        let https = match (cfg.https, tls) {
+            (Some(addr), Some(files)) => Some((
+                bind("https", addr).await?,
+                crate::tls::server_config(files).map_err(HubError::Https)?,
+            )),
+            _ => None,
+        };
+        Ok(Web {
+            http,
+            https,
+            listeners,
+        })
+    }
+
+    pub(super) fn serve(
+        self,
+        api: &Api,
+        cfg: &Config,
+        stop: &watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        let app = |secure| crate::http::app(api.clone(), cfg.ui_dir.clone(), stop.clone(), secure);
+        let mut tasks = Vec::new();
+        if let Some(l) = self.http {
+            tasks.push(tokio::spawn(crate::http::serve(
+                l,
+                app(false),
+                stop.clone(),
+            )));
+        }
+        if let Some((l, tls)) = self.https {
+            let serve = crate::http::serve_tls(l, tls, app(true), stop.clone());
+            tasks.push(tokio::spawn(serve));
+        }
+        tasks
+    }
+}
+
+/// The MQTT side: the embedded broker (or the external one's address), where the hub's
+/// client and the simulator connect, and the broker's listeners.
+pub(super) struct Mqtt {
+    pub(super) broker: Option<Broker>,
+    link: BrokerLink,
+    /// Where the hub's own client connects: the embedded broker's internal listener.
+    client: (String, u16),
+    /// Where the simulator connects, like any device.
+    pub(super) public: (String, u16),
+    pub(super) listeners: Vec<ListenerInfo>,
+}
+
+impl Mqtt {
+    pub(super) async fn start(
+        cfg: &Config,
+        store: &Store,
+        access: &Access,
+        tls: &Option<TlsFiles>,
+    ) -> Result<Mqtt, HubError> {
+        let (mqtt, ws, mqtts, wss) = match &cfg.broker {
+            BrokerMode::External { host, port } => {
+                return Ok(Mqtt {
+                    broker: None,
+                    link: BrokerLink::External(format!("mqtt://{host}:{port}")),
+                    client: (host.clone(), *port),
+                    public: (host.clone(), *port),
+                    listeners: vec![],
+                });
+            }
+            BrokerMode::Embedded {
+                mqtt,
+                ws,
+                mqtts,
+                wss,
+            } => (*mqtt, *ws, *mqtts, *wss),
+        };
+        let b = Broker::start(BrokerOptions {
+            mqtt,
+            ws,
+            mqtts,
+            wss,
+            tls: tls.clone(),
+            access: access.clone(),
+            limits: cfg.limits,
+            sys_interval: cfg.sys_interval,
+            retained: Box::new(StoreRetained(store.clone())),
+        })
+        .await?;
+        let listeners = [
+            ("mqtt", Some(b.mqtt_addr)),
+            ("mqtts", b.mqtts_addr),
+            ("ws", b.ws_addr),
+            ("wss", b.wss_addr),
+        ]
+        .into_iter()
+        .filter_map(|(name, addr)| Some(ListenerInfo { name, addr: addr? }))
+        .collect();
+        let public = connectable(b.mqtt_addr);
+        Ok(Mqtt {
+            link: BrokerLink::Embedded(b.handle.clone()),
+            client: (b.internal_addr.ip().to_string(), b.internal_addr.port()),
+            public: (public.ip().to_string(), public.port()),
+            listeners,
+            broker: Some(b),
+        })
+    }
+
+    /// Which topics clients listen on, as the registry asks it.
+    pub(super) fn listening(&self) -> Listening {
+        match &self.link {
+            BrokerLink::Embedded(b) => {
+                let b = b.clone();
+                Arc::new(move |topic| b.listened(topic))
+            }
+            BrokerLink::External(_) => Arc::new(|_| false),
+        }
+    }
+
+    /// The hub's link to its broker, for the Broker page.
+    pub(super) fn link(&self, ingest: &Ingest) -> Link {
+        Link {
+            broker: self.link.clone(),
+            connected: ingest.connected(),
+            received: ingest.received(),
+        }
+    }
+
+    /// Internal credentials are for the embedded broker only.
+    pub(super) fn credentials(&self, access: &Access, user: &str) -> Option<(String, String)> {
+        self.broker
+            .as_ref()
+            .and_then(|_| access.internal_credentials(user))
+    }
+
+    pub(super) fn ingest_options(&self, cfg: &Config, access: &Access) -> IngestOptions {
+        IngestOptions {
+            host: self.client.0.clone(),
+            port: self.client.1,
+            client_id: format!("hearth-hub-{}", std::process::id()),
+            max_packet_bytes: cfg.limits.max_packet_bytes,
+            credentials: self.credentials(access, HUB_USER),
+        }
+    }
+}
+
+/// The embedded broker's retained messages, kept in the store.
+struct StoreRetained(Store);
+
+#[async_trait]
+impl RetainedStore for StoreRetained {
+    async fn load(&self) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+        Ok(self.0.load_retained().await?)
+    }
+
+    async fn write(&self, changes: &[RetainedChange]) -> anyhow::Result<()> {
+        let ops: Vec<RetainOp> = changes
+            .iter()
+            .map(|c| match &c.message {
+                Some(blob) => RetainOp::Put {
+                    topic: c.topic.clone(),
+                    blob: blob.clone(),
+                    at_ms: c.at_ms,
+                },
+                None => RetainOp::Delete(c.topic.clone()),
+            })
+            .collect();
+        Ok(self.0.write_retained(&ops).await?)
+    }
+}
+
+/// An address a local client can connect to: a wildcard listen address becomes loopback.
+fn connectable(addr: SocketAddr) -> SocketAddr {
+    let mut a = addr;
+    if a.ip().is_unspecified() {
+        a.set_ip(if a.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    a
+}
