@@ -120,27 +120,16 @@ fn startup_ms(runs: usize) -> f64 {
     for _ in 0..runs {
         let tmp = tempfile::tempdir().unwrap();
         let port = support::common::free_port();
+        let mqtt = format!("127.0.0.1:{port}");
+        // A first start: the CA and server certificate are made too (mqtts is on).
+        let keep = ["--mqtt-listen", "--http-listen", "--mqtts-listen"];
+        let on = [&mqtt, "127.0.0.1:0", "127.0.0.1:0"];
         let t = Instant::now();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hearthd"))
             .args(["--data-dir", tmp.path().to_str().unwrap()])
-            .args([
-                "--mqtt-listen",
-                &format!("127.0.0.1:{port}"),
-                "--ws-listen",
-                "off",
-                "--http-listen",
-                "127.0.0.1:0",
-                // A first start: the CA and server certificate are made too.
-                "--mqtts-listen",
-                "127.0.0.1:0",
-                "--wss-listen",
-                "off",
-                "--https-listen",
-                "off",
-                "--mdns",
-                "off",
-            ])
-            .args(["--log", "error"])
+            .args(keep.iter().zip(on).flat_map(|(flag, addr)| [*flag, addr]))
+            .args(support::common::listeners_off(&keep))
+            .args(["--mdns", "off", "--log", "error"])
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap();

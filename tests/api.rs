@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::api::{Events, get, post, switch, wait_light};
@@ -44,21 +45,22 @@ async fn raw(
     (st, r.json().await.unwrap_or(Value::Null))
 }
 
+/// A hub with a den light (status OFF) and a den temperature sensor (20.5), the light seen.
+async fn den() -> (HubProcess, SocketAddr) {
+    let hub = HubProcess::start(&[]);
+    let http = hub.http.unwrap();
+    for (topic, payload) in [("home/den/light", "OFF"), ("home/den/temperature", "20.5")] {
+        mosquitto_pub(hub.port(), &["-t", topic, "-m", payload, "-q", "1"]);
+    }
+    wait_light(http, "den/light").await;
+    (hub, http)
+}
+
 /// Every error the API gives is `{code, message}` with the right status, and a failure
 /// inside the hub says nothing of its internals.
 #[tokio::test]
 async fn errors_have_status_and_json_body() {
-    let hub = HubProcess::start(&[]);
-    let http = hub.http.unwrap();
-    mosquitto_pub(
-        hub.port(),
-        &["-t", "home/den/light", "-m", "OFF", "-q", "1"],
-    );
-    mosquitto_pub(
-        hub.port(),
-        &["-t", "home/den/temperature", "-m", "20.5", "-q", "1"],
-    );
-    wait_light(http, "den/light").await;
+    let (hub, http) = den().await;
 
     let (s, b) = get(http, "/api/devices/nowhere/lamp").await;
     assert_error(s, &b, 404, "not_found");
@@ -77,44 +79,27 @@ async fn errors_have_status_and_json_body() {
     assert_error(s, &b, 404, "no_route");
 
     let sw = "/api/devices/den/light/switch";
-    let (s, b) = raw(
-        http,
-        "POST",
-        sw,
-        b"{\"state\": ".to_vec(),
-        Some("application/json"),
-    )
-    .await;
-    assert_error(s, &b, 400, "bad_json");
-    let (s, b) = raw(
-        http,
-        "POST",
-        sw,
-        b"[1,2]".to_vec(),
-        Some("application/json"),
-    )
-    .await;
-    assert_error(s, &b, 400, "bad_json");
-    let (s, b) = raw(
-        http,
-        "POST",
-        sw,
-        b"{\"state\":\"ON\",\"x\":1}".to_vec(),
-        Some("application/json"),
-    )
-    .await;
-    assert_error(s, &b, 400, "bad_json");
+    for (body, content_type, status, code) in [
+        (&b"{\"state\": "[..], "application/json", 400, "bad_json"),
+        (b"[1,2]", "application/json", 400, "bad_json"),
+        (
+            b"{\"state\":\"ON\",\"x\":1}",
+            "application/json",
+            400,
+            "bad_json",
+        ),
+        (
+            b"{\"state\":\"ON\"}",
+            "text/plain",
+            415,
+            "unsupported_media_type",
+        ),
+    ] {
+        let (s, b) = raw(http, "POST", sw, body.to_vec(), Some(content_type)).await;
+        assert_error(s, &b, status, code);
+    }
     let (s, b) = post(http, sw, &json!({"state": "BRIGHT"})).await;
     assert_error(s, &b, 400, "bad_state");
-    let (s, b) = raw(
-        http,
-        "POST",
-        sw,
-        b"{\"state\":\"ON\"}".to_vec(),
-        Some("text/plain"),
-    )
-    .await;
-    assert_error(s, &b, 415, "unsupported_media_type");
     let big = format!("{{\"state\":\"{}\"}}", "O".repeat(100_000));
     let (s, b) = raw(http, "POST", sw, big.into_bytes(), Some("application/json")).await;
     assert_error(s, &b, 413, "payload_too_large");
@@ -200,17 +185,7 @@ async fn errors_have_status_and_json_body() {
 /// parses as OpenAPI 3.1.
 #[tokio::test]
 async fn openapi_document_is_valid_and_complete() {
-    let hub = HubProcess::start(&[]);
-    let http = hub.http.unwrap();
-    mosquitto_pub(
-        hub.port(),
-        &["-t", "home/den/light", "-m", "OFF", "-q", "1"],
-    );
-    mosquitto_pub(
-        hub.port(),
-        &["-t", "home/den/temperature", "-m", "20", "-q", "1"],
-    );
-    wait_light(http, "den/light").await;
+    let (_hub, http) = den().await;
     let cmd = switch(http, "den/light", "ON").await;
 
     let text = reqwest::get(format!("http://{http}/api/openapi.json"))

@@ -93,76 +93,49 @@ mod v5 {
     pub use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 }
 
-fn opts4(id: &str, port: u16, creds: Option<(&str, &str)>) -> v4::MqttOptions {
-    let mut o = v4::MqttOptions::new(id, "127.0.0.1", port);
-    o.set_keep_alive(Duration::from_secs(30));
-    if let Some((u, p)) = creds {
-        o.set_credentials(u, p);
-    }
-    o
-}
-
-fn opts5(id: &str, port: u16, creds: Option<(&str, &str)>) -> v5::MqttOptions {
-    let mut o = v5::MqttOptions::new(id, "127.0.0.1", port);
-    o.set_keep_alive(Duration::from_secs(30));
-    if let Some((u, p)) = creds {
-        o.set_credentials(u, p);
-    }
-    o
-}
-
-/// Connects (3.1.1) and returns the client, or the refusal.
-async fn connect4(
-    o: v4::MqttOptions,
-) -> Result<(v4::AsyncClient, v4::EventLoop), v4::ConnectionError> {
-    let (c, mut el) = v4::AsyncClient::new(o, 64);
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), el.poll())
-            .await
-            .expect("CONNACK in time")
-        {
-            Ok(v4::Event::Incoming(v4::Packet::ConnAck(_))) => return Ok((c, el)),
-            Ok(_) => {}
-            Err(e) => return Err(e),
+/// The same helpers over each version's rumqttc types: options with credentials, a connect
+/// that returns the client or the refusal, and the refusal's code.
+macro_rules! version_helpers {
+    ($v:ident, $opts:ident, $connect:ident, $refused:ident) => {
+        fn $opts(id: &str, port: u16, creds: Option<(&str, &str)>) -> $v::MqttOptions {
+            let mut o = $v::MqttOptions::new(id, "127.0.0.1", port);
+            o.set_keep_alive(Duration::from_secs(30));
+            if let Some((u, p)) = creds {
+                o.set_credentials(u, p);
+            }
+            o
         }
-    }
-}
 
-async fn connect5(
-    o: v5::MqttOptions,
-) -> Result<(v5::AsyncClient, v5::EventLoop), v5::ConnectionError> {
-    let (c, mut el) = v5::AsyncClient::new(o, 64);
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), el.poll())
-            .await
-            .expect("CONNACK in time")
-        {
-            Ok(v5::Event::Incoming(v5::Packet::ConnAck(_))) => return Ok((c, el)),
-            Ok(_) => {}
-            Err(e) => return Err(e),
+        async fn $connect(
+            o: $v::MqttOptions,
+        ) -> Result<($v::AsyncClient, $v::EventLoop), $v::ConnectionError> {
+            let (c, mut el) = $v::AsyncClient::new(o, 64);
+            loop {
+                match tokio::time::timeout(Duration::from_secs(10), el.poll())
+                    .await
+                    .expect("CONNACK in time")
+                {
+                    Ok($v::Event::Incoming($v::Packet::ConnAck(_))) => return Ok((c, el)),
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                }
+            }
         }
-    }
+
+        fn $refused(
+            r: Result<($v::AsyncClient, $v::EventLoop), $v::ConnectionError>,
+        ) -> $v::ConnectReturnCode {
+            match r {
+                Err($v::ConnectionError::ConnectionRefused(code)) => code,
+                Err(e) => panic!("expected a refusal, got {e}"),
+                Ok(_) => panic!("expected a refusal, the connection was accepted"),
+            }
+        }
+    };
 }
 
-fn refused4(
-    r: Result<(v4::AsyncClient, v4::EventLoop), v4::ConnectionError>,
-) -> v4::ConnectReturnCode {
-    match r {
-        Err(v4::ConnectionError::ConnectionRefused(code)) => code,
-        Err(e) => panic!("expected a refusal, got {e}"),
-        Ok(_) => panic!("expected a refusal, the connection was accepted"),
-    }
-}
-
-fn refused5(
-    r: Result<(v5::AsyncClient, v5::EventLoop), v5::ConnectionError>,
-) -> v5::ConnectReturnCode {
-    match r {
-        Err(v5::ConnectionError::ConnectionRefused(code)) => code,
-        Err(e) => panic!("expected a refusal, got {e}"),
-        Ok(_) => panic!("expected a refusal, the connection was accepted"),
-    }
-}
+version_helpers!(v4, opts4, connect4, refused4);
+version_helpers!(v5, opts5, connect5, refused5);
 
 #[tokio::test]
 async fn missing_or_wrong_credentials_are_refused_in_both_versions() {
@@ -172,71 +145,60 @@ async fn missing_or_wrong_credentials_are_refused_in_both_versions() {
     assert!(pw.len() >= 16, "a generated password is strong: {pw}");
 
     // MQTT 3.1.1: return code 5 without credentials, 4 with a wrong password.
-    assert_eq!(
-        refused4(connect4(opts4("a1", port, None)).await),
-        v4::ConnectReturnCode::NotAuthorized
-    );
-    assert_eq!(
-        refused4(connect4(opts4("a2", port, Some(("ann", "wrong-password")))).await),
-        v4::ConnectReturnCode::BadUserNamePassword
-    );
-    assert_eq!(
-        refused4(connect4(opts4("a3", port, Some(("nobody", "whatever1")))).await),
-        v4::ConnectReturnCode::BadUserNamePassword
-    );
+    use v4::ConnectReturnCode as C4;
+    for (id, creds, code) in [
+        ("a1", None, C4::NotAuthorized),
+        (
+            "a2",
+            Some(("ann", "wrong-password")),
+            C4::BadUserNamePassword,
+        ),
+        ("a3", Some(("nobody", "whatever1")), C4::BadUserNamePassword),
+    ] {
+        assert_eq!(
+            refused4(connect4(opts4(id, port, creds)).await),
+            code,
+            "{id}"
+        );
+    }
     connect4(opts4("a4", port, Some(("ann", &pw))))
         .await
         .expect("right credentials");
 
     // MQTT 5: 0x87 Not authorized, 0x86 Bad user name or password.
-    assert_eq!(
-        refused5(connect5(opts5("b1", port, None)).await),
-        v5::ConnectReturnCode::NotAuthorized
-    );
-    assert_eq!(
-        refused5(connect5(opts5("b2", port, Some(("ann", "wrong-password")))).await),
-        v5::ConnectReturnCode::BadUserNamePassword
-    );
+    use v5::ConnectReturnCode as C5;
+    for (id, creds, code) in [
+        ("b1", None, C5::NotAuthorized),
+        (
+            "b2",
+            Some(("ann", "wrong-password")),
+            C5::BadUserNamePassword,
+        ),
+    ] {
+        assert_eq!(
+            refused5(connect5(opts5(id, port, creds)).await),
+            code,
+            "{id}"
+        );
+    }
     connect5(opts5("b3", port, Some(("ann", &pw))))
         .await
         .expect("right credentials");
 
     // The independent client sees the same: mosquitto_pub fails without credentials.
-    let st = Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-t",
-            "home/x",
-            "-m",
-            "1",
-            "-q",
-            "1",
-        ])
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(!st.success());
-    let st = Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-t",
-            "home/x",
-            "-m",
-            "1",
-            "-u",
-            "ann",
-            "-P",
-            &pw,
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let publish = |creds: &[&str]| {
+        let port = port.to_string();
+        let mut args = vec!["-h", "127.0.0.1", "-p", &port, "-t", "home/x", "-m", "1"];
+        args.extend(creds);
+        Command::new("mosquitto_pub")
+            .args(args)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(!publish(&["-q", "1"]));
+    assert!(publish(&["-u", "ann", "-P", &pw]));
 
     // The hub's own client and the simulator use internal credentials: with anonymous
     // access off, the demo still reaches the dashboard.

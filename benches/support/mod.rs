@@ -8,10 +8,8 @@
 #[path = "../../tests/common/mod.rs"]
 pub mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -21,69 +19,35 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::Semaphore;
 
+use common::raw;
+use common::{HubProcess, listeners_off, rss_kib};
+
 /// A broker under test.
 pub struct Broker {
     pub name: &'static str,
     pub addr: SocketAddr,
     process: Process,
-    pub data_dir: Option<PathBuf>,
-    _tmp: tempfile::TempDir,
 }
 
 enum Process {
-    Hearth(Child),
+    Hearth(Box<HubProcess>),
     Mosquitto(common::Mosquitto),
 }
 
 impl Broker {
-    /// `hearthd` from this build, recorder on, in a temp data folder; HEARTH_BENCH_ARGS
-    /// adds flags (e.g. "--max-inflight 128") for experiments.
+    /// `hearthd` from this build, recorder on, MQTT its only listener, in a temp data
+    /// folder; HEARTH_BENCH_ARGS adds flags (e.g. "--max-inflight 128") for experiments.
     pub fn hearth(extra: &[&str]) -> Broker {
-        let tmp = tempfile::tempdir().unwrap();
         let env_args = std::env::var("HEARTH_BENCH_ARGS").unwrap_or_default();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hearthd"))
-            .args(["--data-dir", tmp.path().to_str().unwrap()])
-            .args([
-                "--mqtt-listen",
-                "127.0.0.1:0",
-                "--ws-listen",
-                "off",
-                "--http-listen",
-                "off",
-                "--mqtts-listen",
-                "off",
-                "--wss-listen",
-                "off",
-                "--https-listen",
-                "off",
-                "--mdns",
-                "off",
-                "--log",
-                "error",
-            ])
-            .args(["--max-connections", "5000"])
-            .args(extra)
-            .args(env_args.split_whitespace())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("hearthd");
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let mut addr = None;
-        for line in out.lines() {
-            let line = line.unwrap();
-            if let Some(a) = line.strip_prefix("mqtt listening on ") {
-                addr = Some(a.parse().unwrap());
-            }
-            if line.starts_with("data folder") {
-                break;
-            }
-        }
+        let mut args = listeners_off(&["--mqtt-listen"]);
+        args.extend(["--log", "error", "--max-connections", "5000"]);
+        args.extend(extra);
+        args.extend(env_args.split_whitespace());
+        let hub = HubProcess::start(&args);
         Broker {
             name: "hearth",
-            addr: addr.expect("hearthd listener"),
-            process: Process::Hearth(child),
-            data_dir: Some(tmp.path().to_path_buf()),
-            _tmp: tmp,
+            addr: hub.mqtt,
+            process: Process::Hearth(Box::new(hub)),
         }
     }
 
@@ -94,14 +58,12 @@ impl Broker {
             name: "mosquitto",
             addr: ([127, 0, 0, 1], m.port).into(),
             process: Process::Mosquitto(m),
-            data_dir: None,
-            _tmp: tempfile::tempdir().unwrap(),
         }
     }
 
     pub fn pid(&self) -> u32 {
         match &self.process {
-            Process::Hearth(c) => c.id(),
+            Process::Hearth(h) => h.pid,
             Process::Mosquitto(m) => m.pid(),
         }
     }
@@ -112,82 +74,39 @@ impl Broker {
     }
 
     pub fn db_path(&self) -> Option<PathBuf> {
-        self.data_dir.as_ref().map(|d| d.join("hearth.db"))
+        match &self.process {
+            Process::Hearth(h) => Some(h.db_path()),
+            Process::Mosquitto(_) => None,
+        }
     }
 
     /// SIGTERM and wait (Hearth flushes its recorder on the way out).
     pub fn stop(mut self) {
-        let Process::Hearth(child) = &mut self.process else {
-            return;
-        };
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let t = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if t.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Process::Hearth(h) = &mut self.process {
+            h.stop_with("TERM");
         }
     }
 }
 
-impl Drop for Broker {
-    fn drop(&mut self) {
-        if let Process::Hearth(child) = &mut self.process {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-use common::rss_kib;
-
-fn varint(mut n: usize, out: &mut Vec<u8>) {
-    loop {
-        let mut b = (n % 128) as u8;
-        n /= 128;
-        if n > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if n == 0 {
-            return;
-        }
-    }
-}
-
-fn packet(first: u8, body: &[u8], out: &mut Vec<u8>) {
-    out.push(first);
-    varint(body.len(), out);
-    out.extend_from_slice(body);
-}
-
+/// Encodes a 3.1.1 PUBLISH into `out`.
 pub fn publish(topic: &str, payload: &[u8], qos: u8, pid: u16, out: &mut Vec<u8>) {
-    let mut b = Vec::with_capacity(topic.len() + payload.len() + 4);
-    b.extend_from_slice(&(topic.len() as u16).to_be_bytes());
-    b.extend_from_slice(topic.as_bytes());
-    if qos > 0 {
-        b.extend_from_slice(&pid.to_be_bytes());
+    raw::Publish {
+        v5: false,
+        topic,
+        payload,
+        qos,
+        pid,
+        dup: false,
+        retain: false,
     }
-    b.extend_from_slice(payload);
-    packet(0x30 | (qos << 1), &b, out);
+    .encode_into(out);
 }
 
 /// An MQTT 3.1.1 connection, CONNECT/CONNACK done.
 pub async fn connect(addr: SocketAddr, id: &str) -> TcpStream {
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.set_nodelay(true).unwrap();
-    let mut b = Vec::new();
-    b.extend_from_slice(&[0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 0]);
-    b.extend_from_slice(&(id.len() as u16).to_be_bytes());
-    b.extend_from_slice(id.as_bytes());
-    let mut out = Vec::new();
-    packet(0x10, &b, &mut out);
-    s.write_all(&out).await.unwrap();
+    s.write_all(&raw::Connect::v311(id).encode()).await.unwrap();
     let mut ack = [0u8; 4];
     s.read_exact(&mut ack).await.unwrap();
     assert_eq!(ack, [0x20, 2, 0, 0], "CONNACK refused for {id}");
@@ -196,13 +115,9 @@ pub async fn connect(addr: SocketAddr, id: &str) -> TcpStream {
 
 /// Subscribes `s` to `filter` at `qos` and waits for the SUBACK.
 pub async fn subscribe(s: &mut TcpStream, filter: &str, qos: u8) {
-    let mut b = vec![0, 1];
-    b.extend_from_slice(&(filter.len() as u16).to_be_bytes());
-    b.extend_from_slice(filter.as_bytes());
-    b.push(qos);
-    let mut out = Vec::new();
-    packet(0x82, &b, &mut out);
-    s.write_all(&out).await.unwrap();
+    s.write_all(&raw::subscribe(false, 1, filter, qos))
+        .await
+        .unwrap();
     let mut ack = [0u8; 5];
     s.read_exact(&mut ack).await.unwrap();
     assert_eq!(ack[0], 0x90);
@@ -229,38 +144,24 @@ pub async fn drain(
         };
         buf.extend_from_slice(&chunk[..n]);
         let mut i = 0;
-        loop {
-            if buf.len() < i + 2 {
-                break;
-            }
-            let (mut len, mut j, mut shift) = (0usize, i + 1, 0);
-            let complete = loop {
-                let Some(&b) = buf.get(j) else { break false };
-                len |= ((b & 0x7f) as usize) << shift;
-                shift += 7;
-                j += 1;
-                if b & 0x80 == 0 {
-                    break true;
-                }
-            };
-            if !complete || buf.len() < j + len {
-                break;
-            }
-            let first = buf[i];
+        while let Some((first, range)) = raw::frame(&buf[i..]) {
             if first >> 4 == 3 {
-                let body = &buf[j..j + len];
+                let body = &buf[i + range.start..i + range.end];
                 let tl = u16::from_be_bytes([body[0], body[1]]) as usize;
                 let qos = (first >> 1) & 3;
                 let mut p = 2 + tl;
                 if qos > 0 {
-                    acks.extend_from_slice(&[0x40, 2, body[p], body[p + 1]]);
+                    acks.extend_from_slice(&raw::ack(
+                        raw::PUBACK,
+                        u16::from_be_bytes([body[p], body[p + 1]]),
+                    ));
                     p += 2;
                 }
                 on_publish(&body[p..]);
                 count += 1;
                 last = Instant::now();
             }
-            i = j + len;
+            i += range.end;
         }
         buf.drain(..i);
         if !acks.is_empty() {
@@ -324,7 +225,7 @@ pub async fn flood(s: TcpStream, topic: String, payload: Vec<u8>, qos: u8, n: u6
     if let Some(r) = reader {
         let _ = tokio::time::timeout(Duration::from_secs(30), r).await;
     }
-    let _ = w.write_all(&[0xe0, 0]).await;
+    let _ = w.write_all(&raw::disconnect()).await;
 }
 
 /// The value at quantile `q` of sorted samples.

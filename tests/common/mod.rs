@@ -13,6 +13,25 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Every listener flag of `hearthd`.
+pub const LISTENERS: [&str; 6] = [
+    "--mqtt-listen",
+    "--mqtts-listen",
+    "--ws-listen",
+    "--wss-listen",
+    "--http-listen",
+    "--https-listen",
+];
+
+/// `--<listener> off` for every listener but those in `keep`.
+pub fn listeners_off(keep: &[&str]) -> Vec<&'static str> {
+    LISTENERS
+        .into_iter()
+        .filter(|f| !keep.contains(f))
+        .flat_map(|f| [f, "off"])
+        .collect()
+}
+
 /// Awaits `fut`, failing the test if it takes longer than `secs` seconds.
 pub async fn within<T>(secs: u64, what: &str, fut: impl std::future::Future<Output = T>) -> T {
     match tokio::time::timeout(Duration::from_secs(secs), fut).await {
@@ -76,26 +95,16 @@ impl HubProcess {
     /// Every listener is on an ephemeral loopback port and mDNS is off unless `extra` says
     /// otherwise.
     pub fn start_wrapped(dir: &Path, extra: &[&str], wrapper: &[&str]) -> HubProcess {
-        let mut args: Vec<String> = vec![
-            "--data-dir".into(),
-            dir.display().to_string(),
-            "--log".into(),
-            "warn".into(),
-        ];
-        for flag in [
-            "--mqtt-listen",
-            "--mqtts-listen",
-            "--ws-listen",
-            "--wss-listen",
-            "--http-listen",
-            "--https-listen",
-        ] {
+        let mut args: Vec<String> = vec!["--data-dir".into(), dir.display().to_string()];
+        for flag in LISTENERS {
             if !extra.contains(&flag) {
                 args.extend([flag.into(), "127.0.0.1:0".into()]);
             }
         }
-        if !extra.contains(&"--mdns") {
-            args.extend(["--mdns".into(), "off".into()]);
+        for (flag, default) in [("--mdns", "off"), ("--log", "warn")] {
+            if !extra.contains(&flag) {
+                args.extend([flag.into(), default.into()]);
+            }
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut cmd = match wrapper.split_first() {

@@ -56,7 +56,7 @@ impl Packet {
             None
         };
         if v5 {
-            let (len, n) = read_varint(&b[i..]);
+            let (len, n) = read_varint(&b[i..]).expect("properties length");
             i += n + len;
         }
         (topic, pid, b[i..].to_vec())
@@ -67,15 +67,18 @@ impl Packet {
     }
 }
 
-fn read_varint(b: &[u8]) -> (usize, usize) {
+/// A variable byte integer at the start of `b`: its value and the bytes it took; `None`
+/// while `b` holds only part of it.
+fn read_varint(b: &[u8]) -> Option<(usize, usize)> {
     let mut v = 0usize;
     for (i, byte) in b.iter().enumerate().take(4) {
         v |= ((byte & 0x7f) as usize) << (7 * i);
         if byte & 0x80 == 0 {
-            return (v, i + 1);
+            return Some((v, i + 1));
         }
     }
-    panic!("bad varint");
+    assert!(b.len() < 4, "a variable byte integer longer than 4 bytes");
+    None
 }
 
 fn varint(mut n: usize, out: &mut Vec<u8>) {
@@ -178,6 +181,37 @@ impl<'a> Connect<'a> {
     }
 }
 
+/// A PUBLISH, encoded into a buffer the caller keeps (the benchmarks' load generator
+/// encodes millions of them).
+#[derive(Debug, Clone, Copy)]
+pub struct Publish<'a> {
+    pub v5: bool,
+    pub topic: &'a str,
+    pub payload: &'a [u8],
+    pub qos: u8,
+    pub pid: u16,
+    pub dup: bool,
+    pub retain: bool,
+}
+
+impl Publish<'_> {
+    /// Appends the packet to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let pid_len = if self.qos > 0 { 2 } else { 0 };
+        let len = 2 + self.topic.len() + pid_len + usize::from(self.v5) + self.payload.len();
+        out.push(0x30 | (self.qos << 1) | if self.dup { 8 } else { 0 } | u8::from(self.retain));
+        varint(len, out);
+        string(self.topic.as_bytes(), out);
+        if self.qos > 0 {
+            out.extend_from_slice(&self.pid.to_be_bytes());
+        }
+        if self.v5 {
+            out.push(0);
+        }
+        out.extend_from_slice(self.payload);
+    }
+}
+
 /// A PUBLISH.
 pub fn publish(
     v5: bool,
@@ -188,17 +222,18 @@ pub fn publish(
     dup: bool,
     retain: bool,
 ) -> Vec<u8> {
-    let mut b = Vec::new();
-    string(topic.as_bytes(), &mut b);
-    if qos > 0 {
-        b.extend_from_slice(&pid.to_be_bytes());
+    let mut out = Vec::with_capacity(topic.len() + payload.len() + 8);
+    Publish {
+        v5,
+        topic,
+        payload,
+        qos,
+        pid,
+        dup,
+        retain,
     }
-    if v5 {
-        b.push(0);
-    }
-    b.extend_from_slice(payload);
-    let first = 0x30 | (qos << 1) | if dup { 8 } else { 0 } | u8::from(retain);
-    packet(first, &b)
+    .encode_into(&mut out);
+    out
 }
 
 /// A SUBSCRIBE to one filter.
@@ -307,27 +342,21 @@ impl Raw {
     }
 
     fn parse(&mut self) -> Option<Packet> {
-        if self.buf.len() < 2 {
-            return None;
-        }
-        let mut len = 0usize;
-        let mut i = 1;
-        loop {
-            let byte = *self.buf.get(i)?;
-            len |= ((byte & 0x7f) as usize) << (7 * (i - 1));
-            i += 1;
-            if byte & 0x80 == 0 {
-                break;
-            }
-        }
-        if self.buf.len() < i + len {
-            return None;
-        }
+        let (first, body) = frame(&self.buf)?;
         let p = Packet {
-            first: self.buf[0],
-            body: self.buf[i..i + len].to_vec(),
+            first,
+            body: self.buf[body.clone()].to_vec(),
         };
-        self.buf.drain(..i + len);
+        self.buf.drain(..body.end);
         Some(p)
     }
+}
+
+/// The first complete packet at the start of `buf`: its first byte and where its body is
+/// (the packet ends where the body does).
+pub fn frame(buf: &[u8]) -> Option<(u8, std::ops::Range<usize>)> {
+    let first = *buf.first()?;
+    let (len, n) = read_varint(buf.get(1..)?)?;
+    let body = 1 + n..1 + n + len;
+    (buf.len() >= body.end).then_some((first, body))
 }
