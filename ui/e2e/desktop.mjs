@@ -17,8 +17,11 @@ const repo = fileURLToPath(new URL('../..', import.meta.url));
 const app = process.env.HEARTH_DESKTOP ?? join(repo, 'target/debug/hearth-desktop');
 const shots = join(repo, 'target/screenshots');
 mkdirSync(shots, { recursive: true });
-const driverBin = process.env.TAURI_DRIVER
-  ?? (existsSync(join(homedir(), '.cargo/bin/tauri-driver')) ? join(homedir(), '.cargo/bin/tauri-driver') : 'tauri-driver');
+const driverBin =
+  process.env.TAURI_DRIVER ??
+  (existsSync(join(homedir(), '.cargo/bin/tauri-driver'))
+    ? join(homedir(), '.cargo/bin/tauri-driver')
+    : 'tauri-driver');
 
 const children = [];
 const dataDir = mkdtempSync(join(tmpdir(), 'hearth-desktop-e2e-'));
@@ -38,9 +41,14 @@ if (!env.DISPLAY) {
 }
 const port = 4444 + Math.floor(Math.random() * 500);
 // Not inherited: the driver and the app it starts would hold the caller's output open.
-const driver = spawn(driverBin, ['--port', String(port), '--native-port', String(port + 1000)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+const driver = spawn(driverBin, ['--port', String(port), '--native-port', String(port + 1000)], {
+  env,
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
 let driverLog = '';
-driver.stderr.on('data', (d) => { driverLog = (driverLog + d).slice(-4000); });
+driver.stderr.on('data', (d) => {
+  driverLog = (driverLog + d).slice(-4000);
+});
 children.push(driver);
 const wd = `http://127.0.0.1:${port}`;
 
@@ -71,9 +79,29 @@ const started = await req('POST', '/session', {
     alwaysMatch: {
       'tauri:options': {
         application: app,
-        args: ['--demo', '--demo-rooms', '2', '--data-dir', dataDir, '--mqtt-listen', '127.0.0.1:0',
-          '--ws-listen', 'off', '--mqtts-listen', '127.0.0.1:0', '--wss-listen', 'off',
-          '--http-listen', '127.0.0.1:0', '--https-listen', 'off', '--mdns', 'off', '--log', 'warn'],
+        args: [
+          '--demo',
+          '--demo-rooms',
+          '2',
+          '--data-dir',
+          dataDir,
+          '--mqtt-listen',
+          '127.0.0.1:0',
+          '--ws-listen',
+          'off',
+          '--mqtts-listen',
+          '127.0.0.1:0',
+          '--wss-listen',
+          'off',
+          '--http-listen',
+          '127.0.0.1:0',
+          '--https-listen',
+          'off',
+          '--mdns',
+          'off',
+          '--log',
+          'warn',
+        ],
       },
     },
   },
@@ -91,7 +119,7 @@ async function find(css, timeoutMs = 20_000) {
       if (Date.now() > end) {
         await shot('desktop-failure.png').catch(() => {});
         const src = await req('GET', `${s}/source`).catch(() => '');
-        throw new Error(`no element ${css} within ${timeoutMs} ms; page: ${String(src).slice(0, 600)}`);
+        throw new Error(`no element ${css} within ${timeoutMs} ms (${e.message}); page: ${String(src).slice(0, 600)}`);
       }
       await sleep(200);
     }
@@ -147,7 +175,8 @@ try {
     });
   }
 
-  const go = (hash) => req('POST', `${s}/execute/sync`, { script: `location.hash = ${JSON.stringify(hash)}`, args: [] });
+  const go = (hash) =>
+    req('POST', `${s}/execute/sync`, { script: `location.hash = ${JSON.stringify(hash)}`, args: [] });
   const click = async (css) => req('POST', `${s}/element/${await find(css)}/click`, {});
 
   await check('the Access page makes a credential without signing in, and tests a topic', async () => {

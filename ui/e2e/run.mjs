@@ -32,9 +32,29 @@ process.on('exit', cleanup);
 function startHub(extra) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-e2e-'));
   dirs.push(dir);
-  const args = ['--data-dir', dir, '--mqtt-listen', '127.0.0.1:0', '--ws-listen', 'off',
-    '--mqtts-listen', '127.0.0.1:0', '--wss-listen', 'off', '--https-listen', 'off', '--mdns', 'off',
-    '--http-listen', '127.0.0.1:0', '--ui-dir', dist, '--log', 'warn', ...extra];
+  const args = [
+    '--data-dir',
+    dir,
+    '--mqtt-listen',
+    '127.0.0.1:0',
+    '--ws-listen',
+    'off',
+    '--mqtts-listen',
+    '127.0.0.1:0',
+    '--wss-listen',
+    'off',
+    '--https-listen',
+    'off',
+    '--mdns',
+    'off',
+    '--http-listen',
+    '127.0.0.1:0',
+    '--ui-dir',
+    dist,
+    '--log',
+    'warn',
+    ...extra,
+  ];
   const proc = spawn(hearthd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(proc);
   return new Promise((resolve, reject) => {
@@ -74,17 +94,28 @@ function assert(cond, msg) {
 }
 
 async function noHorizontalScroll(page) {
-  const [sw, cw] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  const [sw, cw] = await page.evaluate(() => [
+    document.documentElement.scrollWidth,
+    document.documentElement.clientWidth,
+  ]);
   assert(sw <= cw, `horizontal scroll: content ${sw} px in a ${cw} px viewport`);
 }
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
     // The pairing URL names the hub as a phone on the LAN would reach it; here that name
     // leads to the test's loopback hub, and the hub treats it like any LAN address.
-    '--host-resolver-rules=MAP hearth.test 127.0.0.1'],
+    '--host-resolver-rules=MAP hearth.test 127.0.0.1',
+  ],
 });
 
 try {
@@ -100,11 +131,15 @@ try {
   await check('devices appear grouped by room', async () => {
     await page.goto(base + '/#/devices');
     // The demo's devices connect one by one; wait for all six before reading the groups.
-    await page.waitForFunction(() => document.querySelectorAll('section.room [data-device]').length >= 6, null, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelectorAll('section.room [data-device]').length >= 6, null, {
+      timeout: 15_000,
+    });
     const rooms = await page.locator('section.room h2').allTextContents();
     assert(JSON.stringify(rooms) === JSON.stringify(['bedroom', 'kitchen', 'livingroom']), `rooms: ${rooms}`);
     for (const room of ['bedroom', 'kitchen', 'livingroom']) {
-      const ids = await page.locator(`section.room[aria-label="${room}"] [data-device]`).evaluateAll((els) => els.map((e) => e.dataset.device));
+      const ids = await page
+        .locator(`section.room[aria-label="${room}"] [data-device]`)
+        .evaluateAll((els) => els.map((e) => e.dataset.device));
       assert(ids.length === 2 && ids.every((i) => i.startsWith(room + '/')), `${room}: ${ids}`);
     }
     const value = await page.locator('[data-device="livingroom/temperature"] .value').textContent();
@@ -127,7 +162,12 @@ try {
     await card().locator('.switch').click();
     await page.locator('[data-device="kitchen/light"] .fate[data-outcome="confirmed"]').waitFor({ timeout: 10_000 });
     const seen = await page.evaluate(() => window.__seen);
-    assert(seen.includes('pending') && seen.at(-1) === 'confirmed' && seen.indexOf('pending') < seen.lastIndexOf('confirmed'), `outcomes seen: ${seen}`);
+    assert(
+      seen.includes('pending') &&
+        seen.at(-1) === 'confirmed' &&
+        seen.indexOf('pending') < seen.lastIndexOf('confirmed'),
+      `outcomes seen: ${seen}`,
+    );
     const text = await card().locator('.fate').textContent();
     assert(/confirmed in [\d.]+ ms/.test(text ?? ''), `fate text: ${text}`);
     const after = await card().locator('.switch').getAttribute('aria-checked');
@@ -211,7 +251,11 @@ try {
 
   await check('phones page: a QR code pairs a fresh browser, which lands on the dashboard signed in', async () => {
     // A browser that is not paired is told how to pair.
-    const stranger = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const stranger = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
     const sp = await stranger.newPage();
     const lanBase = base.replace('127.0.0.1', 'hearth.test');
     await sp.goto(lanBase + '/#/devices');
@@ -228,8 +272,12 @@ try {
     await page.screenshot({ path: join(shots, 'phones.png'), fullPage: true });
 
     const phone = await browser.newContext({
-      viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
-      userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36',
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+      userAgent:
+        'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36',
     });
     const pp = await phone.newPage();
     await pp.goto(url);
@@ -266,7 +314,12 @@ try {
   });
 
   await check('a 390-px phone screen has no horizontal scroll on any page', async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
     const p = await phone.newPage();
     for (const [hash, ready, shot] of [
       ['#/devices', '[data-device="kitchen/light"]', 'phone-devices.png'],
@@ -304,7 +357,10 @@ try {
     await sw.focus();
     await page.keyboard.press('Enter');
     await page.locator('[data-device="livingroom/light"] .fate[data-outcome="confirmed"]').waitFor({ timeout: 10_000 });
-    await page.waitForFunction((b) => document.querySelector('[data-device="livingroom/light"] .switch')?.getAttribute('aria-checked') !== b, before);
+    await page.waitForFunction(
+      (b) => document.querySelector('[data-device="livingroom/light"] .switch')?.getAttribute('aria-checked') !== b,
+      before,
+    );
   });
 
   // A hub with no devices, then lights that never reply, then the hub gone.
@@ -336,7 +392,9 @@ try {
     quiet.proc.kill('SIGTERM');
     await new Promise((r) => quiet.proc.once('exit', r));
     await page.locator('#link[data-state="retrying"]').waitFor({ timeout: 10_000 });
-    await page.evaluate(() => { location.hash = '#/topics'; });
+    await page.evaluate(() => {
+      location.hash = '#/topics';
+    });
     await page.locator('.error').waitFor({ timeout: 10_000 });
     const err = await page.locator('.error').textContent();
     assert(err.includes('Cannot reach the hub'), `error: ${err}`);

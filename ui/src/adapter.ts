@@ -4,7 +4,6 @@
 
 import type {
   AccessInfo,
-  AccessSettings,
   AclQuestion,
   AclTest,
   BrokerStatus,
@@ -15,13 +14,14 @@ import type {
   NewCredential,
   Pairing,
   Phone,
-  Rule,
   Device,
-  HubEvent,
+  Rule,
   Room,
   SeriesHistory,
+  Settings,
   TopicNode,
 } from './types';
+import type { Event as HubEvent } from './types';
 
 /** An error the hub answered with, or a failure to reach it (`code` "unreachable"). */
 export class HubError extends Error {
@@ -45,7 +45,7 @@ export interface Hub {
   history(topic: string, field: string, from: number, to: number, points: number): Promise<SeriesHistory>;
   broker(): Promise<BrokerStatus>;
   accessInfo(): Promise<AccessInfo>;
-  setAccessSettings(s: AccessSettings): Promise<AccessSettings>;
+  setAccessSettings(s: Settings): Promise<Settings>;
   credentials(): Promise<Credential[]>;
   createCredential(c: NewCredential): Promise<CreatedCredential>;
   revokeCredential(id: number): Promise<Credential>;
@@ -137,8 +137,8 @@ export class HttpHub implements Hub {
   accessInfo() {
     return this.call<AccessInfo>('/api/access');
   }
-  setAccessSettings(s: AccessSettings) {
-    return this.send<AccessSettings>('PUT', '/api/access/settings', s);
+  setAccessSettings(s: Settings) {
+    return this.send<Settings>('PUT', '/api/access/settings', s);
   }
   credentials() {
     return this.call<Credential[]>('/api/access/credentials');

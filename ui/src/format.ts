@@ -79,8 +79,6 @@ export function historyCsv(
   max: (number | null)[],
 ): string {
   const cell = (v: number | null) => (v == null ? '' : String(v));
-  const rows = ts.map(
-    (t, i) => `${new Date(t * 1000).toISOString()},${cell(min[i])},${cell(avg[i])},${cell(max[i])}`,
-  );
+  const rows = ts.map((t, i) => `${new Date(t * 1000).toISOString()},${cell(min[i])},${cell(avg[i])},${cell(max[i])}`);
   return ['time,min,avg,max', ...rows].join('\n') + '\n';
 }

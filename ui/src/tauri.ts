@@ -4,26 +4,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import { HubError, type Hub, type LinkState } from './adapter';
-import type {
-  AccessInfo,
-  AccessSettings,
-  AclQuestion,
-  AclTest,
-  BrokerStatus,
-  Command,
-  CreatedCredential,
-  Credential,
-  Device,
-  HubEvent,
-  MqttSetup,
-  NewCredential,
-  Pairing,
-  Phone,
-  Room,
-  Rule,
-  SeriesHistory,
-  TopicNode,
-} from './types';
+import type * as T from './types';
 
 /** Whether this page runs in the desktop window. */
 export function inTauri(): boolean {
@@ -44,65 +25,65 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export class TauriHub implements Hub {
   devices() {
-    return call<Room[]>('list_devices');
+    return call<T.Room[]>('list_devices');
   }
   device(id: string) {
-    return call<Device>('get_device', { id });
+    return call<T.Device>('get_device', { id });
   }
   switchLight(id: string, on: boolean) {
-    return call<Command>('switch_light', { id, on });
+    return call<T.Command>('switch_light', { id, on });
   }
   commands(id: string, limit = 50) {
-    return call<Command[]>('light_commands', { id, limit });
+    return call<T.Command[]>('light_commands', { id, limit });
   }
   topics() {
-    return call<TopicNode[]>('list_topics');
+    return call<T.TopicNode[]>('list_topics');
   }
   history(topic: string, field: string, from: number, to: number, points: number) {
-    return call<SeriesHistory>('get_history', { topic, field, from: Math.floor(from), to: Math.ceil(to), points });
+    return call<T.SeriesHistory>('get_history', { topic, field, from: Math.floor(from), to: Math.ceil(to), points });
   }
   broker() {
-    return call<BrokerStatus>('broker_status');
+    return call<T.BrokerStatus>('broker_status');
   }
   accessInfo() {
-    return call<AccessInfo>('access_info');
+    return call<T.AccessInfo>('access_info');
   }
-  setAccessSettings(settings: AccessSettings) {
-    return call<AccessSettings>('set_access_settings', { settings });
+  setAccessSettings(settings: T.Settings) {
+    return call<T.Settings>('set_access_settings', { settings });
   }
   credentials() {
-    return call<Credential[]>('list_credentials');
+    return call<T.Credential[]>('list_credentials');
   }
-  createCredential(credential: NewCredential) {
-    return call<CreatedCredential>('create_credential', { credential });
+  createCredential(credential: T.NewCredential) {
+    return call<T.CreatedCredential>('create_credential', { credential });
   }
   revokeCredential(id: number) {
-    return call<Credential>('revoke_credential', { id });
+    return call<T.Credential>('revoke_credential', { id });
   }
   deleteCredential(id: number) {
     return call<void>('delete_credential', { id });
   }
-  setRules(credential: number | null, rules: Rule[]) {
-    return call<Rule[]>('set_rules', { credential, rules });
+  setRules(credential: number | null, rules: T.Rule[]) {
+    return call<T.Rule[]>('set_rules', { credential, rules });
   }
-  testAcl(question: AclQuestion) {
-    return call<AclTest>('test_acl', { question });
+  testAcl(question: T.AclQuestion) {
+    return call<T.AclTest>('test_acl', { question });
   }
   phones() {
-    return call<Phone[]>('list_phones');
+    return call<T.Phone[]>('list_phones');
   }
   startPairing() {
-    return call<Pairing>('start_pairing');
+    return call<T.Pairing>('start_pairing');
   }
   revokePhone(id: number) {
     return call<void>('revoke_phone', { id });
   }
   phoneMqtt(name: string) {
-    return call<MqttSetup>('phone_mqtt', { name });
+    return call<T.MqttSetup>('phone_mqtt', { name });
   }
-  subscribe(onEvent: (e: HubEvent) => void, onLink?: (s: LinkState, retryInMs?: number) => void) {
+  subscribe(onEvent: (e: T.Event) => void, onLink?: (s: LinkState, retryInMs?: number) => void) {
     // The hub is in the same process: the stream is open as long as the window is.
-    const un = listen<HubEvent>('hub-event', (e) => onEvent(e.payload));
+    const un = listen<T.Event>('hub-event', (e) => onEvent(e.payload));
     un.then(() => onLink?.('open'));
     return () => {
       un.then((f) => f());

@@ -1,242 +1,1845 @@
-// Wire types of the hub's API (see /api/openapi.json).
+// Wire types of the hub's API, generated from its OpenAPI document by `npm run types`
+// (scripts/types.mjs). Do not edit: change the Rust types and regenerate.
 
-export type LightState = 'on' | 'off' | 'unknown';
-export type Outcome =
-  | 'pending'
-  | 'confirmed'
-  | 'mismatch'
-  | 'timed_out'
-  | 'superseded'
-  | 'failed'
-  | 'external';
-
-export interface Command {
-  id: number;
-  light: string;
-  origin: 'hub' | 'external';
-  topic: string;
-  convention: string | null;
-  desired: LightState | null;
-  payload: string | null;
-  outcome: Outcome;
-  reply: string | null;
-  replyState: LightState | null;
-  detail: string | null;
-  sentMs: number;
-  resolvedMs: number | null;
-  latencyMs: number | null;
+export interface paths {
+  '/api/access': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The access overview: settings, CA fingerprint, endpoints, anonymous rules. */
+    get: operations['access_info'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/access/anonymous-rules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Replaces the rules of anonymous LAN clients; if they changed, those connected are
+     *     disconnected before the answer, to reconnect under the new rules.
+     */
+    put: operations['put_anonymous_rules'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/access/credentials': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every MQTT credential with its rules and live sessions. */
+    get: operations['list_credentials'];
+    put?: never;
+    /** Makes a credential with its role's default rules. The password is in this answer only. */
+    post: operations['create_credential'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/access/credentials/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Deletes a credential and its rules, and disconnects its sessions. */
+    delete: operations['delete_credential'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/access/credentials/{id}/revoke': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Revokes a credential: its sessions are disconnected before this answers, and it can no
+     *     longer connect.
+     */
+    post: operations['revoke_credential'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/access/credentials/{id}/rules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Replaces a credential's rules (the first that applies decides; what none allows is
+     *     denied). If they changed, the credential's live sessions are disconnected before the
+     *     answer, so that they reconnect and subscribe under the new rules.
+     */
+    put: operations['put_rules'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/access/settings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The access settings. */
+    get: operations['get_settings'];
+    /**
+     * Changes the access settings. Turning anonymous access down disconnects the anonymous
+     *     clients it no longer allows.
+     */
+    put: operations['put_settings'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/access/test': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** "Test a topic": what the rules decide for a publish or subscribe, and which rule decides. */
+    post: operations['test_acl'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/broker': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The broker: clients, message rates, listeners. */
+    get: operations['broker'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/commands/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One command and its fate. */
+    get: operations['get_command'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/devices': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every device, grouped by room. */
+    get: operations['list_devices'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/devices/{room}/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One device. */
+    get: operations['get_device'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/devices/{room}/{name}/commands': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A light's log: its commands with their outcomes, and external changes, newest first. */
+    get: operations['light_commands'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/devices/{room}/{name}/switch': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Switches a light. Answers at once with the pending (or failed) command; its fate
+     *     follows as `command_updated` events on `/api/events`.
+     */
+    post: operations['switch_light'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Live events. Each WebSocket text message is one `Event` as JSON, in the order the hub
+     *     produced them. A client that falls behind by more than the hub buffers is sent a close
+     *     frame (1008) and dropped; a client that stops reading is dropped.
+     */
+    get: operations['events'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/history': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * History of one series in uPlot's columnar shape, from the coarsest source that gives
+     *     enough points.
+     */
+    get: operations['history'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/openapi.json': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** This document. */
+    get: operations['openapi'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/pair': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Trades a pairing code (single use, valid for minutes) for a long-lived token, set as an
+     *     HttpOnly cookie.
+     */
+    post: operations['pair'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/phones': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Paired phones, with when each was last seen. */
+    get: operations['list_phones'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/phones/mqtt': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A fresh phone credential and an MQTT app's settings as a QR code. */
+    post: operations['phone_mqtt'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/phones/pairing': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** A fresh single-use pairing code, its URL and QR code. */
+    post: operations['start_pairing'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/phones/{id}/revoke': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Revokes a paired phone: its token stops working at once. */
+    post: operations['revoke_phone'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/topics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every topic seen, as a tree of levels with message counts and last payloads. */
+    get: operations['topics'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
-
-export interface LightStatus {
-  light: string;
-  state: LightState;
-  payload: string;
-  source: 'reply' | 'external' | 'retained' | 'report';
-  updatedMs: number;
+export type webhooks = Record<string, never>;
+export interface components {
+  schemas: {
+    /** @description The access overview: settings, the CA and where the hub can be reached. */
+    AccessInfo: {
+      /** @description The rules for anonymous LAN clients (used when anonymous access is `on`). */
+      anonymousRules: components['schemas']['Rule'][];
+      /** @description SHA-256 of the hub's CA certificate, to compare on a phone before trusting it. */
+      caFingerprint?: string | null;
+      /** @description Names and addresses in the server certificate. */
+      certificateNames: string[];
+      /** @description Where phones and devices reach the hub: `mqtt`, `mqtts`, `ws`, `wss`, `http`, `https`. */
+      endpoints: components['schemas']['Endpoint'][];
+      /** @description MQTT access is the external broker's business; phones still pair here. */
+      externalBroker: boolean;
+      /** @description The DNS-SD instance name. */
+      mdnsName: string;
+      /** @description Whether mDNS advertising runs right now. */
+      mdnsRunning: boolean;
+      settings: components['schemas']['Settings'];
+    };
+    /** @description "Test a topic" as asked. */
+    AclQuestion: {
+      /** @description For rules with `%c`. */
+      clientId?: string | null;
+      /**
+       * Format: int64
+       * @description The credential; none for anonymous LAN clients.
+       */
+      credential?: number | null;
+      request: components['schemas']['Request'];
+      /** @description A topic to publish to, or a filter to subscribe to. */
+      topic: string;
+    };
+    /** @description "Test a topic": what the rules decide and why. */
+    AclTest: {
+      allowed: boolean;
+      explanation: string;
+      /** @description Index of the deciding rule in the list. */
+      rule?: number | null;
+      /** @description The deciding rule, or none when nothing applied. */
+      ruleText?: string | null;
+    };
+    /**
+     * @description What a rule is about.
+     * @enum {string}
+     */
+    Action: 'publish' | 'subscribe' | 'both';
+    /**
+     * @description Who may connect without credentials.
+     * @enum {string}
+     */
+    Anonymous: 'off' | 'local' | 'on';
+    /** @description An error from the core API: `{"code": "...", "message": "..."}` on the wire. */
+    ApiError: {
+      /** @description Stable, machine-readable: `not_found`, `bad_range`, `not_a_light`, … */
+      code: string;
+      message: string;
+    };
+    /** @description The broker's state. */
+    BrokerStatus: {
+      /**
+       * Format: int64
+       * @description Clients connected (embedded broker only; includes the hub's own client).
+       */
+      clients?: number | null;
+      /** @description Clients of the live events (WebSocket streams, the desktop window). */
+      eventListeners: number;
+      externalBroker?: string | null;
+      /** @description Whether the hub's own client is connected and subscribed. */
+      hubConnected: boolean;
+      listeners: components['schemas']['Listener'][];
+      /** Format: int64 */
+      messagesDroppedTotal?: number | null;
+      /**
+       * Format: double
+       * @description Publishes received per second, over the last five seconds.
+       */
+      messagesInPerSec: number;
+      /** Format: int64 */
+      messagesInTotal: number;
+      /**
+       * Format: double
+       * @description Messages delivered to subscribers per second (embedded broker only).
+       */
+      messagesOutPerSec?: number | null;
+      /** Format: int64 */
+      messagesOutTotal?: number | null;
+      /** @description `embedded`, or `external` with `externalBroker` set. */
+      mode: string;
+      pendingCommands: number;
+      /**
+       * Format: int64
+       * @description Readings the recorder could not keep up with.
+       */
+      readingsDropped: number;
+      /** Format: int64 */
+      readingsStored: number;
+      topics: number;
+      /** Format: int64 */
+      uptimeSecs: number;
+    };
+    /** @description One entry of a light's log: a command and its fate, or an external change. */
+    Command: {
+      convention?: string | null;
+      desired?: components['schemas']['LightState'] | null;
+      /** @description Why it failed, or which command superseded it. */
+      detail?: string | null;
+      /** Format: int64 */
+      id: number;
+      /**
+       * Format: double
+       * @description From publishing the command to receiving the reply.
+       */
+      latencyMs?: number | null;
+      /** @description The light's device id, `<room>/<thing>`. */
+      light: string;
+      origin: components['schemas']['Origin'];
+      outcome: components['schemas']['Outcome'];
+      /** @description The command payload as sent. */
+      payload?: string | null;
+      /** @description The status payload as received. */
+      reply?: string | null;
+      replyState?: components['schemas']['LightState'] | null;
+      /** Format: int64 */
+      resolvedMs?: number | null;
+      /**
+       * Format: int64
+       * @description Unix milliseconds.
+       */
+      sentMs: number;
+      /** @description Where the command went, or where the external status came from. */
+      topic: string;
+    };
+    /** @description A credential just made, with its password: shown this once, never stored in clear. */
+    CreatedCredential: {
+      credential: components['schemas']['Credential'];
+      password: string;
+    };
+    /** @description A credential as the dashboard shows it (never its hash). */
+    Credential: {
+      /** Format: int64 */
+      createdMs: number;
+      /** Format: int64 */
+      id: number;
+      label: string;
+      /** Format: int64 */
+      revokedMs?: number | null;
+      role: components['schemas']['Role'];
+      rules: components['schemas']['Rule'][];
+      /** @description MQTT sessions connected with it right now. */
+      sessions: number;
+      username: string;
+    };
+    /** @description A device. */
+    Device: components['schemas']['DeviceInfo'] & {
+      lastCommand?: components['schemas']['Command'] | null;
+      light?: components['schemas']['LightStatus'] | null;
+    };
+    /** @description A device as its topics describe it. */
+    DeviceInfo: {
+      /** @description Where commands go (lights), by the light's convention. */
+      commandTopic?: string | null;
+      /** @description The light's command convention (`same-topic`, `set-topic`). */
+      convention?: string | null;
+      /** @description `<room>/<thing>`, unique. */
+      id: string;
+      kind: components['schemas']['DeviceKind'];
+      /** @description The last payload on the state topic, as text. */
+      lastPayload: string;
+      /** Format: int64 */
+      lastSeenMs: number;
+      name: string;
+      room: string;
+      /** @description Where the device publishes its readings or its status. */
+      stateTopic: string;
+      /**
+       * Format: double
+       * @description For a temperature sensor, its last temperature.
+       */
+      temperature?: number | null;
+      /**
+       * @description The series the temperature is recorded under: the JSON field (`temperature`,
+       *     `DS18B20.Temperature`), empty for a plain number.
+       */
+      temperatureField?: string | null;
+    };
+    /**
+     * @description Kinds of device the hub recognises.
+     * @enum {string}
+     */
+    DeviceKind: 'temperature' | 'light' | 'other';
+    /** @description One listener as seen from the LAN. */
+    Endpoint: {
+      /** @description Reachable from other machines (not bound to loopback). */
+      lan: boolean;
+      name: string;
+      url: string;
+    };
+    /**
+     * @description One live event. On the wire: a JSON object whose `type` names the event, with the
+     *     event's fields beside it.
+     */
+    Event:
+      | (components['schemas']['ReadingEvent'] & {
+          /** @enum {string} */
+          type: 'reading';
+        })
+      | (components['schemas']['Device'] & {
+          /** @enum {string} */
+          type: 'device_updated';
+        })
+      | (components['schemas']['LightStatus'] & {
+          /** @enum {string} */
+          type: 'light_state';
+        })
+      | (components['schemas']['Command'] & {
+          /** @enum {string} */
+          type: 'command_updated';
+        })
+      | (components['schemas']['BrokerStatus'] & {
+          /** @enum {string} */
+          type: 'broker_stats';
+        });
+    /**
+     * @description A history answer in the columnar shape uPlot takes: `ts` ascending in Unix seconds (the
+     *     start of each bucket) and one entry per bucket in `min`, `avg` and `max`; `None` marks a
+     *     bucket with no readings between two that have some (a gap the chart should not bridge).
+     */
+    History: {
+      avg: (number | null)[];
+      /** Format: int64 */
+      bucketSecs: number;
+      max: (number | null)[];
+      min: (number | null)[];
+      resolution: components['schemas']['Resolution'];
+      ts: number[];
+    };
+    /**
+     * @description A light's state as its status payload says it.
+     * @enum {string}
+     */
+    LightState: 'on' | 'off' | 'unknown';
+    /** @description A light's current state. */
+    LightStatus: {
+      light: string;
+      /** @description The status payload as received (cut to 512 bytes). */
+      payload: string;
+      source: components['schemas']['StateSource'];
+      state: components['schemas']['LightState'];
+      /**
+       * Format: int64
+       * @description Unix milliseconds of the status message.
+       */
+      updatedMs: number;
+    };
+    /** @description A listener with its address, as shown on the Broker page. */
+    Listener: {
+      address: string;
+      /** @description `mqtt`, `ws`, `http`. */
+      name: string;
+    };
+    /** @description MQTT settings for a phone app, with a fresh phone credential. */
+    MqttSetup: {
+      /** @description Where the phone downloads the CA certificate for the TLS ports. */
+      caUrl?: string | null;
+      credential: components['schemas']['Credential'];
+      host: string;
+      /** @description Shown this once. */
+      password: string;
+      /** Format: int32 */
+      port?: number | null;
+      qrSvg: string;
+      /** @description What the QR code holds: these settings as JSON. */
+      qrText: string;
+      /** Format: int32 */
+      tlsPort?: number | null;
+      username: string;
+      /** Format: int32 */
+      wsPort?: number | null;
+      /** Format: int32 */
+      wssPort?: number | null;
+    };
+    /** @description Whose MQTT app the settings are for. */
+    MqttSetupRequest: {
+      /** @description The phone's or person's name, e.g. "Ann's phone". */
+      name: string;
+    };
+    /** @description A new credential, as asked for. */
+    NewCredential: {
+      label?: string | null;
+      /** @description At least 8 characters; the hub makes a strong one when absent. */
+      password?: string | null;
+      role: components['schemas']['Role'];
+      /** @description A device's topic base, e.g. `home/livingroom/light`. */
+      topic?: string | null;
+      username: string;
+    };
+    /**
+     * @description Where a log entry came from.
+     * @enum {string}
+     */
+    Origin: 'hub' | 'external';
+    /**
+     * @description The fate of a command.
+     * @enum {string}
+     */
+    Outcome: 'pending' | 'confirmed' | 'mismatch' | 'timed_out' | 'superseded' | 'failed' | 'external';
+    /** @description A phone's pairing. */
+    PairRequest: {
+      /** @description The code from the QR code's URL. */
+      code: string;
+      /** @description What to call the phone in the hub's list. */
+      name?: string | null;
+    };
+    /** @description A fresh pairing code and where a phone opens it. */
+    Pairing: {
+      /** Format: int64 */
+      expiresMs: number;
+      /** @description Whether the dashboard listens beyond this PC; a phone cannot open `url` otherwise. */
+      lanReachable: boolean;
+      /** @description The same pairing at other addresses of this PC. */
+      otherUrls: string[];
+      /** @description The QR code of `url`, as an SVG document. */
+      qrSvg: string;
+      /** @description The URL the QR code holds. */
+      url: string;
+    };
+    /**
+     * @description Allow or deny.
+     * @enum {string}
+     */
+    Permission: 'allow' | 'deny';
+    /** @description A paired phone. */
+    Phone: {
+      /** Format: int64 */
+      id: number;
+      /** Format: int64 */
+      lastSeenMs: number;
+      name: string;
+      /** Format: int64 */
+      pairedMs: number;
+      /** Format: int64 */
+      revokedMs?: number | null;
+    };
+    /** @description A numeric reading as it arrives. */
+    ReadingEvent: {
+      /** @description The JSON field it came from; empty for a plain number. */
+      field: string;
+      topic: string;
+      /**
+       * Format: int64
+       * @description Unix milliseconds.
+       */
+      tsMs: number;
+      /** Format: double */
+      value: number;
+    };
+    /**
+     * @description What a client asks to do.
+     * @enum {string}
+     */
+    Request: 'publish' | 'subscribe';
+    /**
+     * @description Where a history answer was computed from.
+     * @enum {string}
+     */
+    Resolution: 'raw' | 'minute' | 'hour';
+    /**
+     * @description What a credential is for; decides its default rules.
+     * @enum {string}
+     */
+    Role: 'user' | 'device' | 'phone';
+    /** @description A room and its devices, ordered by name. */
+    Room: {
+      devices: components['schemas']['Device'][];
+      room: string;
+    };
+    /** @description One rule of a credential's list. */
+    Rule: {
+      action: components['schemas']['Action'];
+      /** @description An MQTT topic filter; `%u` and `%c` stand for the client's username and client id. */
+      filter: string;
+      permission: components['schemas']['Permission'];
+    };
+    /** @description A history answer with what it is the history of. */
+    SeriesHistory: {
+      field: string;
+      /**
+       * Format: int64
+       * @description Unix seconds, inclusive.
+       */
+      from: number;
+      history: components['schemas']['History'];
+      /**
+       * Format: int64
+       * @description Unix seconds, exclusive.
+       */
+      to: number;
+      topic: string;
+    };
+    /** @description Access settings the user changes from the dashboard. */
+    Settings: {
+      anonymous: components['schemas']['Anonymous'];
+      /** @description Whether the hub advertises itself by mDNS/DNS-SD. */
+      mdns: boolean;
+    };
+    /**
+     * @description Where a light's current state came from.
+     * @enum {string}
+     */
+    StateSource: 'reply' | 'external' | 'retained' | 'report';
+    /** @description The state to switch a light to. */
+    SwitchRequest: {
+      /**
+       * @description `ON` or `OFF` (any case).
+       * @example ON
+       */
+      state: string;
+    };
+    /** @description What the registry knows about one topic. */
+    TopicInfo: {
+      /** Format: int64 */
+      firstSeenMs: number;
+      /** @description The last payload, cut to the registry's limit (lossy UTF-8). */
+      lastPayload: string;
+      /** Format: int64 */
+      lastSeenMs: number;
+      /** Format: int64 */
+      messages: number;
+      /** @description Size of the last payload before any cut. */
+      payloadBytes: number;
+      /** Format: int32 */
+      qos: number;
+      retained: boolean;
+      topic: string;
+      truncated: boolean;
+    };
+    /**
+     * @description A node of the topic tree: one level of a topic, with the topic's details when a
+     *     message was published at exactly this level.
+     */
+    TopicNode: {
+      children: components['schemas']['TopicNode'][];
+      info?: components['schemas']['TopicInfo'] | null;
+      /**
+       * Format: int64
+       * @description Messages on this topic and every topic below it.
+       */
+      messages: number;
+      /** @description This level's name. */
+      name: string;
+      /** @description The full topic up to this level. */
+      path: string;
+    };
+  };
+  responses: never;
+  parameters: never;
+  requestBodies: never;
+  headers: never;
+  pathItems: never;
 }
-
-export interface Device {
-  id: string;
-  room: string;
-  name: string;
-  kind: 'temperature' | 'light' | 'other';
-  stateTopic: string;
-  commandTopic: string | null;
-  convention: string | null;
-  lastSeenMs: number;
-  lastPayload: string;
-  temperature: number | null;
-  /** The history series of the temperature: its JSON field, '' for a plain number. */
-  temperatureField: string | null;
-  light: LightStatus | null;
-  lastCommand: Command | null;
-}
-
-export interface Room {
-  room: string;
-  devices: Device[];
-}
-
-export interface TopicInfo {
-  topic: string;
-  firstSeenMs: number;
-  lastSeenMs: number;
-  messages: number;
-  qos: number;
-  retained: boolean;
-  lastPayload: string;
-  payloadBytes: number;
-  truncated: boolean;
-}
-
-export interface TopicNode {
-  name: string;
-  path: string;
-  messages: number;
-  info: TopicInfo | null;
-  children: TopicNode[];
-}
-
-export interface History {
-  bucketSecs: number;
-  resolution: 'raw' | 'minute' | 'hour';
-  ts: number[];
-  min: (number | null)[];
-  avg: (number | null)[];
-  max: (number | null)[];
-}
-
-export interface SeriesHistory {
-  topic: string;
-  field: string;
-  from: number;
-  to: number;
-  history: History;
-}
-
-export interface Listener {
-  name: string;
-  address: string;
-}
-
-export interface BrokerStatus {
-  mode: 'embedded' | 'external';
-  externalBroker: string | null;
-  hubConnected: boolean;
-  clients: number | null;
-  messagesInPerSec: number;
-  messagesOutPerSec: number | null;
-  messagesInTotal: number;
-  messagesOutTotal: number | null;
-  messagesDroppedTotal: number | null;
-  listeners: Listener[];
-  topics: number;
-  pendingCommands: number;
-  eventListeners: number;
-  readingsStored: number;
-  readingsDropped: number;
-  uptimeSecs: number;
-}
-
-export interface ReadingEvent {
-  type: 'reading';
-  topic: string;
-  field: string;
-  tsMs: number;
-  value: number;
-}
-
-export type HubEvent =
-  | ReadingEvent
-  | ({ type: 'device_updated' } & Device)
-  | ({ type: 'light_state' } & LightStatus)
-  | ({ type: 'command_updated' } & Command)
-  | ({ type: 'broker_stats' } & BrokerStatus);
-
-export interface ApiErrorBody {
-  code: string;
-  message: string;
-}
-
-// ---------------------------------------------------------------- Access and phones
-
-export type Permission = 'allow' | 'deny';
-export type RuleAction = 'publish' | 'subscribe' | 'both';
-export type Role = 'user' | 'device' | 'phone';
-export type Anonymous = 'off' | 'local' | 'on';
-
-export interface Rule {
-  permission: Permission;
-  action: RuleAction;
-  filter: string;
-}
-
-export interface Credential {
-  id: number;
-  username: string;
-  role: Role;
-  label: string;
-  createdMs: number;
-  revokedMs: number | null;
-  rules: Rule[];
-  sessions: number;
-}
-
-export interface NewCredential {
-  username: string;
-  role: Role;
-  password?: string;
-  topic?: string;
-  label?: string;
-}
-
-export interface CreatedCredential {
-  credential: Credential;
-  password: string;
-}
-
-export interface AccessSettings {
-  anonymous: Anonymous;
-  mdns: boolean;
-}
-
-export interface Endpoint {
-  name: string;
-  url: string;
-  lan: boolean;
-}
-
-export interface AccessInfo {
-  settings: AccessSettings;
-  mdnsRunning: boolean;
-  mdnsName: string;
-  caFingerprint: string | null;
-  certificateNames: string[];
-  endpoints: Endpoint[];
-  anonymousRules: Rule[];
-  externalBroker: boolean;
-}
-
-export interface AclQuestion {
-  credential: number | null;
-  request: 'publish' | 'subscribe';
-  topic: string;
-  clientId?: string;
-}
-
-export interface AclTest {
-  allowed: boolean;
-  rule: number | null;
-  ruleText: string | null;
-  explanation: string;
-}
-
-export interface Phone {
-  id: number;
-  name: string;
-  pairedMs: number;
-  lastSeenMs: number;
-  revokedMs: number | null;
-}
-
-export interface Pairing {
-  url: string;
-  otherUrls: string[];
-  expiresMs: number;
-  qrSvg: string;
-  lanReachable: boolean;
-}
-
-export interface MqttSetup {
-  credential: Credential;
-  host: string;
-  port: number | null;
-  tlsPort: number | null;
-  wsPort: number | null;
-  wssPort: number | null;
-  username: string;
-  password: string;
-  caUrl: string | null;
-  qrText: string;
-  qrSvg: string;
+export type AccessInfo = components['schemas']['AccessInfo'];
+export type AclQuestion = components['schemas']['AclQuestion'];
+export type AclTest = components['schemas']['AclTest'];
+export type Action = components['schemas']['Action'];
+export type Anonymous = components['schemas']['Anonymous'];
+export type ApiError = components['schemas']['ApiError'];
+export type BrokerStatus = components['schemas']['BrokerStatus'];
+export type Command = components['schemas']['Command'];
+export type CreatedCredential = components['schemas']['CreatedCredential'];
+export type Credential = components['schemas']['Credential'];
+export type Device = components['schemas']['Device'];
+export type DeviceInfo = components['schemas']['DeviceInfo'];
+export type DeviceKind = components['schemas']['DeviceKind'];
+export type Endpoint = components['schemas']['Endpoint'];
+export type Event = components['schemas']['Event'];
+export type History = components['schemas']['History'];
+export type LightState = components['schemas']['LightState'];
+export type LightStatus = components['schemas']['LightStatus'];
+export type Listener = components['schemas']['Listener'];
+export type MqttSetup = components['schemas']['MqttSetup'];
+export type MqttSetupRequest = components['schemas']['MqttSetupRequest'];
+export type NewCredential = components['schemas']['NewCredential'];
+export type Origin = components['schemas']['Origin'];
+export type Outcome = components['schemas']['Outcome'];
+export type PairRequest = components['schemas']['PairRequest'];
+export type Pairing = components['schemas']['Pairing'];
+export type Permission = components['schemas']['Permission'];
+export type Phone = components['schemas']['Phone'];
+export type ReadingEvent = components['schemas']['ReadingEvent'];
+export type Request = components['schemas']['Request'];
+export type Resolution = components['schemas']['Resolution'];
+export type Role = components['schemas']['Role'];
+export type Room = components['schemas']['Room'];
+export type Rule = components['schemas']['Rule'];
+export type SeriesHistory = components['schemas']['SeriesHistory'];
+export type Settings = components['schemas']['Settings'];
+export type StateSource = components['schemas']['StateSource'];
+export type SwitchRequest = components['schemas']['SwitchRequest'];
+export type TopicInfo = components['schemas']['TopicInfo'];
+export type TopicNode = components['schemas']['TopicNode'];
+export type $defs = Record<string, never>;
+export interface operations {
+  access_info: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AccessInfo'];
+        };
+      };
+      /** @description Not from this PC */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description The hub uses an external broker */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  put_anonymous_rules: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['Rule'][];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Rule'][];
+        };
+      };
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  list_credentials: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Credential'][];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  create_credential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['NewCredential'];
+      };
+    };
+    responses: {
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedCredential'];
+        };
+      };
+      /** @description Bad username, password or topic */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description The username is taken */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  delete_credential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  revoke_credential: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Credential'];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  put_rules: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: number;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['Rule'][];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Rule'][];
+        };
+      };
+      /** @description A bad filter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  get_settings: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Settings'];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  put_settings: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['Settings'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Settings'];
+        };
+      };
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  test_acl: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['AclQuestion'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AclTest'];
+        };
+      };
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  broker: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['BrokerStatus'];
+        };
+      };
+    };
+  };
+  get_command: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id `switch` returned */
+        id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Command'];
+        };
+      };
+      /** @description Not a number */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description No such command */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  list_devices: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Rooms and their devices, sorted by name */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Room'][];
+        };
+      };
+    };
+  };
+  get_device: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The room, as in home/<room>/<name> */
+        room: string;
+        /** @description The device's name */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Device'];
+        };
+      };
+      /** @description No such device */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  light_commands: {
+    parameters: {
+      query?: {
+        /** @description At most this many entries (1–1000) [default: 50]. */
+        limit?: number;
+        /** @description Only entries with ids below this one (the next page). */
+        before?: number;
+      };
+      header?: never;
+      path: {
+        room: string;
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Command'][];
+        };
+      };
+      /** @description Bad limit, or not a light */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description No such device */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  switch_light: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        room: string;
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['SwitchRequest'];
+      };
+    };
+    responses: {
+      /** @description The command, pending or already failed */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Command'];
+        };
+      };
+      /** @description Malformed JSON, a state other than ON/OFF, or not a light */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description No such device */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description Body not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  events: {
+    parameters: {
+      query?: {
+        /** @description Comma-separated event types to receive (`reading,light_state`) [default: all]. */
+        types?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Switching to the WebSocket protocol; each message is an Event */
+      101: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Event'];
+        };
+      };
+      /** @description Not a WebSocket upgrade, or an unknown event type */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description Opened from a page of another origin */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  history: {
+    parameters: {
+      query: {
+        /** @description The topic, e.g. `home/livingroom/temperature`. */
+        topic: string;
+        /** @description The JSON field; empty for a plain number [default: empty]. */
+        field?: string;
+        /** @description Start, Unix seconds, inclusive [default: 24 hours before `to`]. */
+        from?: number;
+        /** @description End, Unix seconds, exclusive [default: now]. */
+        to?: number;
+        /** @description At most this many buckets (1–10000) [default: 500]. */
+        points?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SeriesHistory'];
+        };
+      };
+      /** @description Bad range or points */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description Nothing recorded for that series */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  openapi: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The OpenAPI 3.1 document of this API */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': unknown;
+        };
+      };
+    };
+  };
+  pair: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PairRequest'];
+      };
+    };
+    responses: {
+      /** @description Paired; the token is in the cookie */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Phone'];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description Unknown, used or expired code */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  list_phones: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Phone'][];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  phone_mqtt: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['MqttSetupRequest'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MqttSetup'];
+        };
+      };
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  start_pairing: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Pairing'];
+        };
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description The HTTP listener is off */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  revoke_phone: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Revoked */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  topics: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TopicNode'][];
+        };
+      };
+    };
+  };
 }

@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpHub, HubError, devicePath } from '../src/adapter';
 
 function fetchReturning(status: number, body: unknown) {
-  return vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) =>
-    new Response(body === undefined ? 'not json' : JSON.stringify(body), { status }),
+  return vi.fn(
+    async (_url: RequestInfo | URL, _init?: RequestInit) =>
+      new Response(body === undefined ? 'not json' : JSON.stringify(body), { status }),
   );
 }
 
@@ -43,15 +44,24 @@ describe('HttpHub', () => {
   });
 
   it("passes the hub's {code, message} errors on", async () => {
-    const hub = new HttpHub('', fetchReturning(404, { code: 'not_found', message: "no device 'x/y'" }) as unknown as typeof fetch);
-    await expect(hub.device('x/y')).rejects.toMatchObject({ code: 'not_found', message: "no device 'x/y'", status: 404 });
+    const hub = new HttpHub(
+      '',
+      fetchReturning(404, { code: 'not_found', message: "no device 'x/y'" }) as unknown as typeof fetch,
+    );
+    await expect(hub.device('x/y')).rejects.toMatchObject({
+      code: 'not_found',
+      message: "no device 'x/y'",
+      status: 404,
+    });
   });
 
   it('says when the hub cannot be reached, and copes with bodies that are not JSON', async () => {
     const down = vi.fn(async () => {
       throw new TypeError('Failed to fetch');
     });
-    await expect(new HttpHub('', down as unknown as typeof fetch).devices()).rejects.toMatchObject({ code: 'unreachable' });
+    await expect(new HttpHub('', down as unknown as typeof fetch).devices()).rejects.toMatchObject({
+      code: 'unreachable',
+    });
     const odd = new HttpHub('', fetchReturning(502, undefined) as unknown as typeof fetch);
     const e = await odd.broker().catch((x) => x);
     expect(e).toBeInstanceOf(HubError);
@@ -69,7 +79,10 @@ describe('HttpHub', () => {
     const hub = new HttpHub('http://hub:8080', fetch, (u) => new FakeSocket(u) as unknown as WebSocket);
     const events: unknown[] = [];
     const links: string[] = [];
-    const stop = hub.subscribe((e) => events.push(e), (s, d) => links.push(d ? `${s} ${d}` : s));
+    const stop = hub.subscribe(
+      (e) => events.push(e),
+      (s, d) => links.push(d ? `${s} ${d}` : s),
+    );
     const first = FakeSocket.made[0];
     expect(first.url).toBe('ws://hub:8080/api/events');
     first.onopen?.();

@@ -3,9 +3,21 @@ import * as fmt from '../src/format';
 import type { Command } from '../src/types';
 
 const cmd = (over: Partial<Command>): Command => ({
-  id: 1, light: 'hall/light', origin: 'hub', topic: 'home/hall/light', convention: 'same-topic',
-  desired: 'on', payload: 'ON', outcome: 'pending', reply: null, replyState: null, detail: null,
-  sentMs: 0, resolvedMs: null, latencyMs: null, ...over,
+  id: 1,
+  light: 'hall/light',
+  origin: 'hub',
+  topic: 'home/hall/light',
+  convention: 'same-topic',
+  desired: 'on',
+  payload: 'ON',
+  outcome: 'pending',
+  reply: null,
+  replyState: null,
+  detail: null,
+  sentMs: 0,
+  resolvedMs: null,
+  latencyMs: null,
+  ...over,
 });
 
 describe('format', () => {

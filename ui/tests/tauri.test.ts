@@ -14,7 +14,13 @@ describe('TauriHub', () => {
     await hub.switchLight('hall/light', false);
     expect(invoke).toHaveBeenLastCalledWith('switch_light', { id: 'hall/light', on: false });
     await hub.history('home/a/temperature', '', 1.5, 9.2, 10);
-    expect(invoke).toHaveBeenLastCalledWith('get_history', { topic: 'home/a/temperature', field: '', from: 1, to: 10, points: 10 });
+    expect(invoke).toHaveBeenLastCalledWith('get_history', {
+      topic: 'home/a/temperature',
+      field: '',
+      from: 1,
+      to: 10,
+      points: 10,
+    });
     await hub.commands('hall/light');
     expect(invoke).toHaveBeenLastCalledWith('light_commands', { id: 'hall/light', limit: 50 });
   });
@@ -35,7 +41,10 @@ describe('TauriHub', () => {
     });
     const got: unknown[] = [];
     const links: string[] = [];
-    const stop = new TauriHub().subscribe((e) => got.push(e), (s) => links.push(s));
+    const stop = new TauriHub().subscribe(
+      (e) => got.push(e),
+      (s) => links.push(s),
+    );
     expect(listen.mock.calls[0][0]).toBe('hub-event');
     handler({ payload: { type: 'reading', topic: 't', field: '', tsMs: 1, value: 2 } });
     expect(got).toEqual([{ type: 'reading', topic: 't', field: '', tsMs: 1, value: 2 }]);
