@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hubArgs } from './hub-args.mjs';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const app = process.env.HEARTH_DESKTOP ?? join(repo, 'target/debug/hearth-desktop');
@@ -79,29 +80,7 @@ const started = await req('POST', '/session', {
     alwaysMatch: {
       'tauri:options': {
         application: app,
-        args: [
-          '--demo',
-          '--demo-rooms',
-          '2',
-          '--data-dir',
-          dataDir,
-          '--mqtt-listen',
-          '127.0.0.1:0',
-          '--ws-listen',
-          'off',
-          '--mqtts-listen',
-          '127.0.0.1:0',
-          '--wss-listen',
-          'off',
-          '--http-listen',
-          '127.0.0.1:0',
-          '--https-listen',
-          'off',
-          '--mdns',
-          'off',
-          '--log',
-          'warn',
-        ],
+        args: ['--demo', '--demo-rooms', '2', ...hubArgs(dataDir)],
       },
     },
   },

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { hubArgs } from './hub-args.mjs';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const dist = fileURLToPath(new URL('../dist', import.meta.url));
@@ -32,29 +33,7 @@ process.on('exit', cleanup);
 function startHub(extra) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-e2e-'));
   dirs.push(dir);
-  const args = [
-    '--data-dir',
-    dir,
-    '--mqtt-listen',
-    '127.0.0.1:0',
-    '--ws-listen',
-    'off',
-    '--mqtts-listen',
-    '127.0.0.1:0',
-    '--wss-listen',
-    'off',
-    '--https-listen',
-    'off',
-    '--mdns',
-    'off',
-    '--http-listen',
-    '127.0.0.1:0',
-    '--ui-dir',
-    dist,
-    '--log',
-    'warn',
-    ...extra,
-  ];
+  const args = [...hubArgs(dir), '--ui-dir', dist, ...extra];
   const proc = spawn(hearthd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(proc);
   return new Promise((resolve, reject) => {

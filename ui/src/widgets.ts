@@ -28,3 +28,12 @@ export function statusLine(): { el: HTMLElement; ok(m: string): void; err(e: unk
 export function svgSrc(svg: string): string {
   return 'data:image/svg+xml;base64,' + btoa(svg);
 }
+
+/** A button that asks `question` first, then does `act`; `danger` marks what cannot be undone. */
+export function confirmButton(label: string, question: string, act: () => unknown, danger = true): HTMLElement {
+  return h(
+    'button',
+    { type: 'button', class: danger ? 'danger' : undefined, onclick: () => confirm(question) && act() },
+    label,
+  );
+}

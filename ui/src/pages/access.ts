@@ -6,7 +6,7 @@ import { h, replace } from '../dom';
 import * as fmt from '../format';
 import { loading, type Page, type PageContext } from '../page';
 import type { AccessInfo, Credential, Role, Rule } from '../types';
-import { failure, statusLine } from '../widgets';
+import { confirmButton, failure, statusLine } from '../widgets';
 
 const ROLE_HELP: Record<Role, string> = {
   user: 'a person’s MQTT client: publish and subscribe under home/#',
@@ -387,25 +387,14 @@ export function accessPage({ hub, app }: PageContext): Page {
           ),
           revoked
             ? null
-            : h(
-                'button',
-                {
-                  type: 'button',
-                  class: 'danger',
-                  onclick: () =>
-                    confirm(`Revoke ${c.username}? Its connections end now.`) &&
-                    hub.revokeCredential(c.id).then(reload, act.err),
-                },
-                'Revoke',
+            : confirmButton('Revoke', `Revoke ${c.username}? Its connections end now.`, () =>
+                hub.revokeCredential(c.id).then(reload, act.err),
               ),
-          h(
-            'button',
-            {
-              type: 'button',
-              onclick: () =>
-                confirm(`Delete ${c.username} and its rules?`) && hub.deleteCredential(c.id).then(reload, act.err),
-            },
+          confirmButton(
             'Delete',
+            `Delete ${c.username} and its rules?`,
+            () => hub.deleteCredential(c.id).then(reload, act.err),
+            false,
           ),
           act.el,
         ),

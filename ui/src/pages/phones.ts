@@ -5,7 +5,7 @@ import { h, replace } from '../dom';
 import * as fmt from '../format';
 import { loading, type Page, type PageContext } from '../page';
 import type { MqttSetup, Pairing, Phone } from '../types';
-import { statusLine, svgSrc } from '../widgets';
+import { confirmButton, statusLine, svgSrc } from '../widgets';
 
 export function phonesPage({ hub, app }: PageContext): Page {
   const pairBox = h('section', { 'aria-labelledby': 'h-pair' });
@@ -112,16 +112,8 @@ export function phonesPage({ hub, app }: PageContext): Page {
                     {},
                     p.revokedMs
                       ? null
-                      : h(
-                          'button',
-                          {
-                            type: 'button',
-                            class: 'danger',
-                            onclick: () =>
-                              confirm(`Revoke ${p.name}? It will have to pair again.`) &&
-                              hub.revokePhone(p.id).then(() => hub.phones().then(showPhones), status.err),
-                          },
-                          'Revoke',
+                      : confirmButton('Revoke', `Revoke ${p.name}? It will have to pair again.`, () =>
+                          hub.revokePhone(p.id).then(() => hub.phones().then(showPhones), status.err),
                         ),
                   ),
                 ),
