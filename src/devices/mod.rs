@@ -111,8 +111,6 @@ pub struct Sighting {
     pub kind: DeviceKind,
     /// For a light, the state its status says.
     pub light: Option<LightState>,
-    /// The device as it stands now, when asked for.
-    pub info: Option<DeviceInfo>,
 }
 
 /// Why a device cannot be switched.
@@ -196,15 +194,14 @@ impl Registry {
         self.inner.lock().expect("registry lock poisoned")
     }
 
-    /// Records one message, received at `now_ms`. `fields` are the payload's numeric values,
-    /// already parsed. When the topic is a device's state topic, says which device, and with
-    /// `describe` also how it stands now: all under one lock.
+    /// Records one message, received at `now_ms`, under one lock. `fields` are the payload's
+    /// numeric values, already parsed. When the topic is a device's state topic, says which
+    /// device, its kind and, for a light, the state its status says.
     pub fn observe(
         &self,
         m: Message<'_>,
         now_ms: i64,
         fields: &[(String, f64)],
-        describe: bool,
     ) -> Option<Sighting> {
         let Message {
             topic,
@@ -272,26 +269,14 @@ impl Registry {
                 slot.temperature_field = field.to_string();
             }
         }
-        let entry = &map.topics[topic];
-        let slot = entry.device.as_deref().expect("checked above");
-        let probe = Probe {
-            topics: &map.topics,
-            listening: &self.listening,
-        };
-        let kind = slot
-            .convention
-            .kind(&slot.name, topic, slot.temperature.is_some(), &probe);
+        let slot = map.topics[topic].device.as_deref().expect("checked above");
+        let probe = self.probe(map);
+        let kind = slot.kind(topic, &probe);
         Some(Sighting {
             device: slot.id.clone(),
             kind,
             light: (kind == DeviceKind::Light).then(|| slot.convention.light_state(payload)),
-            info: describe.then(|| describe_device(entry, slot, kind, &probe)),
         })
-    }
-
-    /// Whether a message was seen on `topic`.
-    pub fn seen(&self, topic: &str) -> bool {
-        self.lock().topics.contains_key(topic)
     }
 
     /// One device by id.
@@ -323,9 +308,7 @@ impl Registry {
         let entry = map.topics.get(topic).ok_or_else(no_device)?;
         let slot = entry.device.as_deref().ok_or_else(no_device)?;
         let probe = self.probe(&map);
-        let kind = slot
-            .convention
-            .kind(&slot.name, topic, slot.temperature.is_some(), &probe);
+        let kind = slot.kind(topic, &probe);
         if kind != DeviceKind::Light {
             return Err(DevicesError::NotALight(id.to_string()));
         }
@@ -360,14 +343,32 @@ impl Registry {
 
     fn describe(&self, map: &Map, entry: &Entry) -> DeviceInfo {
         let slot = entry.device.as_deref().expect("a device's entry");
+        let topic = &entry.info.topic;
         let probe = self.probe(map);
-        let kind = slot.convention.kind(
-            &slot.name,
-            &entry.info.topic,
-            slot.temperature.is_some(),
-            &probe,
-        );
-        describe_device(entry, slot, kind, &probe)
+        let kind = slot.kind(topic, &probe);
+        let route = (kind == DeviceKind::Light).then(|| slot.convention.light_route(topic, &probe));
+        DeviceInfo {
+            id: slot.id.clone(),
+            room: slot.room.clone(),
+            name: slot.name.clone(),
+            kind,
+            state_topic: topic.clone(),
+            command_topic: route.as_ref().map(|r| r.command_topic.clone()),
+            convention: route.map(|r| r.convention.to_string()),
+            last_seen_ms: entry.info.last_seen_ms,
+            last_payload: entry.info.last_payload.clone(),
+            temperature: slot.temperature,
+            temperature_field: slot.temperature.map(|_| slot.temperature_field.clone()),
+        }
+    }
+}
+
+impl Slot {
+    /// The device's kind, by its convention, from what is known now.
+    fn kind(&self, state_topic: &str, probe: &Probe) -> DeviceKind {
+        let has_temperature = self.temperature.is_some();
+        self.convention
+            .kind(&self.name, state_topic, has_temperature, probe)
     }
 }
 
@@ -389,24 +390,6 @@ fn new_slot(topic: &str) -> Option<Box<Slot>> {
             }))
         }
         (_, Place::Command) => None,
-    }
-}
-
-fn describe_device(entry: &Entry, slot: &Slot, kind: DeviceKind, probe: &Probe) -> DeviceInfo {
-    let route =
-        (kind == DeviceKind::Light).then(|| slot.convention.light_route(&entry.info.topic, probe));
-    DeviceInfo {
-        id: slot.id.clone(),
-        room: slot.room.clone(),
-        name: slot.name.clone(),
-        kind,
-        state_topic: entry.info.topic.clone(),
-        command_topic: route.as_ref().map(|r| r.command_topic.clone()),
-        convention: route.map(|r| r.convention.to_string()),
-        last_seen_ms: entry.info.last_seen_ms,
-        last_payload: entry.info.last_payload.clone(),
-        temperature: slot.temperature,
-        temperature_field: slot.temperature.map(|_| slot.temperature_field.clone()),
     }
 }
 
@@ -443,7 +426,7 @@ mod tests {
 
     fn observe(r: &Registry, topic: &str, payload: &str, now: i64) {
         let f = numeric_fields(payload.as_bytes());
-        r.observe(msg(topic, payload.as_bytes(), 1, false), now, &f, false);
+        r.observe(msg(topic, payload.as_bytes(), 1, false), now, &f);
     }
 
     #[test]
@@ -489,7 +472,7 @@ mod tests {
         assert_eq!(r.device("hall/ceiling").as_ref(), Some(&hall[0]));
         assert_eq!(r.device("hall/ceiling/set"), None);
         assert_eq!(r.device("nowhere/lamp"), None);
-        assert!(r.seen("home/hall/ceiling/set"));
+        assert!(r.topic("home/hall/ceiling/set").is_some());
         assert_eq!(hall[3].temperature, Some(3.0));
         assert_eq!(hall[3].temperature_field.as_deref(), Some("temp"));
         assert_eq!(devices[6].temperature_field.as_deref(), Some(""));
@@ -506,25 +489,22 @@ mod tests {
         let r = Registry::new(RegistryLimits::default())
             .with_listening(Arc::new(|t| t == "home/hall/lamp/set"));
         let s = r
-            .observe(msg("home/hall/lamp", b"ON", 1, false), 5, &[], true)
+            .observe(msg("home/hall/lamp", b"ON", 1, false), 5, &[])
             .unwrap();
         assert_eq!(
             (s.device.as_str(), s.kind, s.light),
             ("hall/lamp", DeviceKind::Light, Some(LightState::On))
         );
-        let info = s.info.unwrap();
+        let info = r.device("hall/lamp").unwrap();
         assert_eq!(info.command_topic.as_deref(), Some("home/hall/lamp/set"));
         assert_eq!(info.convention.as_deref(), Some("set-topic"));
         let set = msg("home/hall/lamp/set", b"OFF", 1, false);
-        assert_eq!(r.observe(set, 6, &[], true), None);
+        assert_eq!(r.observe(set, 6, &[]), None);
         let f = numeric_fields(b"20.5");
         let s = r
-            .observe(msg("home/hall/temp", b"20.5", 0, false), 7, &f, false)
+            .observe(msg("home/hall/temp", b"20.5", 0, false), 7, &f)
             .unwrap();
-        assert_eq!(
-            (s.kind, s.light, s.info),
-            (DeviceKind::Temperature, None, None)
-        );
+        assert_eq!((s.kind, s.light), (DeviceKind::Temperature, None));
         assert_eq!(r.light_route("hall/lamp").unwrap().convention, "set-topic");
         assert_eq!(
             r.light_route("hall/temp"),
@@ -542,14 +522,14 @@ mod tests {
             max_topics: 10,
             max_payload_bytes: 4,
         });
-        r.observe(msg("a", b"hello world", 2, true), 10, &[], false);
-        r.observe(msg("a", b"hi", 0, false), 20, &[], false);
+        r.observe(msg("a", b"hello world", 2, true), 10, &[]);
+        r.observe(msg("a", b"hi", 0, false), 20, &[]);
         let t = r.topic("a").unwrap();
         assert_eq!(t.first_seen_ms, 10);
         assert_eq!(t.last_seen_ms, 20);
         assert_eq!(t.messages, 2);
         assert_eq!((t.qos, t.retained, t.truncated), (0, false, false));
-        r.observe(msg("a", b"hello world", 2, true), 30, &[], false);
+        r.observe(msg("a", b"hello world", 2, true), 30, &[]);
         let t = r.topic("a").unwrap();
         assert_eq!(t.last_payload, "hell");
         assert_eq!(t.payload_bytes, 11);
@@ -563,7 +543,7 @@ mod tests {
             max_payload_bytes: 16,
         });
         for i in 0..20_000 {
-            r.observe(msg(&format!("home/r{i}/t"), b"1", 0, false), i, &[], false);
+            r.observe(msg(&format!("home/r{i}/t"), b"1", 0, false), i, &[]);
         }
         assert!(r.topic_count() <= 1000);
         // The most recent survive, and a forgotten topic's device goes with it.

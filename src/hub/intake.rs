@@ -1,6 +1,7 @@
-//! The reading path: what the hub's client hears goes to the registry (one lock), a light's
-//! status to the tracker, the live events to whoever listens, and numeric values to the
-//! recorder. Nothing here waits: the client must keep reading, or the broker buffers for it.
+//! The reading path: what the hub's client hears goes to the registry (one lock; a second,
+//! for the device's description, only when someone listens to the events), a light's status
+//! to the tracker, the live events to whoever listens, and numeric values to the recorder.
+//! Nothing here waits: the client must keep reading, or the broker buffers for it.
 
 use crate::api::Api;
 use crate::commands::Tracker;
@@ -19,14 +20,15 @@ impl Sink for Intake {
     fn message(&self, m: Message<'_>) -> bool {
         let now = crate::now_ms();
         let fields = numeric_fields(m.payload);
-        let listening = self.api.has_listeners();
-        let seen = self.registry.observe(m, now, &fields, listening);
-        if let Some(s) = seen {
+        if let Some(s) = self.registry.observe(m, now, &fields) {
             if let Some(state) = s.light {
                 self.tracker
                     .on_status(&s.device, m.topic, state, m.payload, m.retained, now);
             }
-            if let Some(info) = s.info {
+            // After the tracker, so the view shows a light's command as this reply settled it.
+            if self.api.has_listeners()
+                && let Some(info) = self.registry.device(&s.device)
+            {
                 self.api.announce_device(info);
             }
         }
@@ -35,9 +37,7 @@ impl Sink for Intake {
         if fields.is_empty() || m.retained {
             return true;
         }
-        if listening {
-            self.api.announce_readings(m.topic, now, &fields);
-        }
+        self.api.announce_readings(m.topic, now, &fields);
         self.recorder.offer(Sample {
             topic: m.topic.to_string(),
             ts_ms: now,
