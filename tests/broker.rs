@@ -1,7 +1,7 @@
 //! The embedded broker's MQTT semantics, driven over real sockets against a `hearthd` per
 //! test: delivered QoS, QoS 2 exactly once across DUP retransmits, keepalive 0, retained
 //! messages across a restart, last will, persistent sessions and session expiry, `$SYS`,
-//! WebSocket, and both protocol versions on one port.
+//! `$` in inner topic levels (Homie), WebSocket, and both protocol versions on one port.
 
 mod common;
 
@@ -267,6 +267,80 @@ async fn sys_topics_are_published() {
         assert!(lines.iter().all(|l| !l.starts_with("$SYS")), "{lines:?}");
     })
     .await;
+}
+
+/// A `$` at the start of an inner level is ordinary (only a leading `$` is reserved,
+/// MQTT-4.7.2-1): Homie's `homie/dev/$state` is accepted as a publish, a retained message
+/// and a last will, and delivered to `homie/#`, `homie/+/$state` and `homie/dev/+`, as
+/// Mosquitto does; `#` still does not match `$SYS`.
+#[tokio::test]
+async fn dollar_in_inner_levels_is_an_ordinary_topic() {
+    let hub = HubProcess::start(&["--sys-interval", "1"]);
+    let port = hub.port();
+    within(30, "inner $", async {
+        // Retained, from an independent client: a late subscriber gets it.
+        mosquitto_pub(
+            port,
+            &["-t", "homie/dev/$state", "-m", "init", "-r", "-q", "1"],
+        );
+        for filter in ["homie/#", "homie/+/$state", "homie/dev/+", "+/dev/$state"] {
+            let got = mosquitto_sub(port, 2, &["-t", filter, "-v", "-C", "1"]);
+            assert_eq!(got, vec!["homie/dev/$state init"], "{filter}");
+        }
+        // Live, in both protocol versions, over a subscription with `$` in the filter.
+        let (mut sub, _) = Raw::handshake(hub.mqtt, &Connect::v5("dollar-watch")).await;
+        sub.send(&raw::subscribe(true, 1, "homie/+/$state", 1))
+            .await;
+        let ack = sub.recv_kind(raw::SUBACK).await;
+        assert_eq!(ack.body.last(), Some(&1), "granted QoS 1");
+        // The retained `init` arrives first.
+        let m = sub.recv_kind(raw::PUBLISH).await;
+        ack_publish(&mut sub, &m, true).await;
+        for v5 in [false, true] {
+            let id = format!("homie-dev-{v5}");
+            let mut c = Connect::version(v5, &id);
+            c.will = Some(("homie/dev/$state", b"lost", 1, true));
+            let (mut dev, _) = Raw::handshake(hub.mqtt, &c).await;
+            dev.send(&raw::publish(
+                v5,
+                "homie/dev/$state",
+                b"ready",
+                1,
+                7,
+                false,
+                true,
+            ))
+            .await;
+            dev.recv_kind(raw::PUBACK).await;
+            let m = sub.recv_kind(raw::PUBLISH).await;
+            assert_eq!(m.publish(true).0, "homie/dev/$state");
+            assert_eq!(m.publish(true).2, b"ready");
+            ack_publish(&mut sub, &m, true).await;
+            // The connection ends without DISCONNECT: the will is published, and retained.
+            drop(dev);
+            let m = sub.recv_kind(raw::PUBLISH).await;
+            assert_eq!(m.publish(true).2, b"lost", "the will");
+            ack_publish(&mut sub, &m, true).await;
+        }
+        let got = mosquitto_sub(port, 2, &["-t", "homie/dev/$state", "-v", "-C", "1"]);
+        assert_eq!(got, vec!["homie/dev/$state lost"], "the will was retained");
+        // A leading `$` stays reserved.
+        let lines = mosquitto_sub(port, 2, &["-t", "#", "-v"]);
+        assert!(lines.iter().all(|l| !l.starts_with("$SYS")), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l == "homie/dev/$state lost"),
+            "{lines:?}"
+        );
+        let lines = mosquitto_sub(port, 2, &["-t", "+/brokers/#", "-v"]);
+        assert!(lines.is_empty(), "{lines:?}");
+    })
+    .await;
+}
+
+async fn ack_publish(c: &mut Raw, m: &raw::Packet, v5: bool) {
+    if let (_, Some(pid), _) = m.publish(v5) {
+        c.send(&raw::ack(raw::PUBACK, pid)).await;
+    }
 }
 
 /// MQTT over WebSocket, both protocol versions, with the `mqtt` subprotocol.
