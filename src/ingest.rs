@@ -72,9 +72,9 @@ impl Publisher for Client {
         *self.connected.borrow()
     }
 
-    fn try_publish(&self, topic: &str, payload: &'static str) -> Result<(), String> {
+    fn try_publish(&self, topic: &str, payload: &str) -> Result<(), String> {
         self.client
-            .try_publish(topic, QoS::AtLeastOnce, false, payload)
+            .try_publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
             .map_err(|e| e.to_string())
     }
 }

@@ -48,7 +48,7 @@ pub use api::{
 };
 pub use commands::{Command, Outcome};
 pub use config::{Args, BrokerMode, Config, Subcommand, parse_broker_url, parse_duration};
-pub use devices::DeviceKind;
+pub use devices::{DeviceKind, Presence};
 pub use http::openapi_document;
 pub use hub::Hub;
 pub use recorder::{Recorder, RecorderOptions, Sample};

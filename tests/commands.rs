@@ -55,10 +55,10 @@ async fn demo_lights_confirm_in_both_conventions() {
     let hub = HubProcess::start(&["--demo", "--demo-rooms", "2"]);
     let http = hub.http.unwrap();
     let same = wait_light(http, "livingroom/light").await;
-    assert_eq!(same["convention"], "same-topic");
+    assert_eq!(same["commandConvention"], "same-topic");
     assert_eq!(same["commandTopic"], "home/livingroom/light");
     let set = wait_light(http, "kitchen/light").await;
-    assert_eq!(set["convention"], "set-topic");
+    assert_eq!(set["commandConvention"], "set-topic");
     assert_eq!(set["commandTopic"], "home/kitchen/light/set");
 
     let mut ev = Events::open(http, Some("command_updated,light_state")).await;
@@ -188,7 +188,7 @@ async fn mismatched_and_unreadable_replies() {
     )
     .await;
     let den = wait_light(http, "den/light").await;
-    assert_eq!(den["convention"], "set-topic");
+    assert_eq!(den["commandConvention"], "set-topic");
     wait_light(http, "den/lamp").await;
     let mut ev = Events::open(http, Some("command_updated")).await;
 
@@ -277,7 +277,7 @@ async fn the_hubs_own_command_is_never_the_reply() {
         &["-t", "home/attic/light", "-m", "OFF", "-r", "-q", "1"],
     );
     let attic = wait_light(http, "attic/light").await;
-    assert_eq!(attic["convention"], "same-topic");
+    assert_eq!(attic["commandConvention"], "same-topic");
     let watcher = tokio::task::spawn_blocking(move || {
         mosquitto_sub(port, 5, &["-t", "home/attic/light", "-C", "2", "-q", "1"])
     });
@@ -318,7 +318,7 @@ async fn fifty_lights_switched_at_once_each_confirm_once() {
             .map(|d| {
                 (
                     d["id"].as_str().unwrap().to_string(),
-                    d["convention"].as_str().unwrap().to_string(),
+                    d["commandConvention"].as_str().unwrap().to_string(),
                 )
             })
             .collect();

@@ -21,7 +21,8 @@ async fn start_hub(cfg: Config) -> Hub {
 }
 
 /// The seed's `home/<room>/<thing>` topics become devices grouped by room, with kinds
-/// inferred from names, payloads and `…/set` siblings; other topics stay raw topics only.
+/// inferred from names, payloads and `…/set` siblings; a device of another convention with no
+/// room comes last.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_are_grouped_by_room() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,7 +54,7 @@ async fn devices_are_grouped_by_room() {
         .iter()
         .map(|r| {
             (
-                r.room.clone(),
+                r.room.clone().unwrap_or_default(),
                 r.devices
                     .iter()
                     .map(|d| (d.info.name.clone(), d.info.kind))
@@ -78,6 +79,11 @@ async fn devices_are_grouped_by_room() {
                     ("light".into(), DeviceKind::Light),
                     ("temperature".into(), DeviceKind::Temperature)
                 ]
+            ),
+            // A Tasmota says no room: it is listed unassigned, last.
+            (
+                String::new(),
+                vec![("tasmota_1".into(), DeviceKind::Temperature)]
             ),
         ]
     );

@@ -35,6 +35,8 @@ pub struct SeriesHistory {
     pub from: i64,
     /// Unix seconds, exclusive.
     pub to: i64,
+    /// The unit the values are in (`°C`, `°F`, `%`, `W`), when the device said.
+    pub unit: Option<String>,
     pub history: History,
 }
 
@@ -79,6 +81,7 @@ impl Api {
             field: field.to_string(),
             from,
             to,
+            unit: p.store.unit(topic, field).await?,
             history: h,
         })
     }
@@ -136,6 +139,8 @@ mod tests {
             last_payload: String::new(),
             payload_bytes: 0,
             truncated: false,
+            fields: Vec::new(),
+            device: None,
         }
     }
 

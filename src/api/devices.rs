@@ -1,12 +1,13 @@
 //! Devices as the dashboard shows them: what the registry describes, with a light's state
 //! and latest command from the tracker; switching lights and reading their log.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use super::{Api, ApiError, Event, MAX_LOG, ReadingEvent};
 use crate::commands::{Command, LightStatus};
-use crate::devices::{DeviceInfo, DeviceKind};
+use crate::devices::{DeviceInfo, DeviceKind, Naming, Unit};
+use crate::store::{NamingRow, StoreError};
 
 /// A device.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -20,13 +21,48 @@ pub struct Device {
     pub last_command: Option<Command>,
 }
 
-/// A room and its devices, ordered by name.
+/// A room and its devices, ordered by name. Devices with no room come last, under none.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Room {
-    pub room: String,
+    pub room: Option<String>,
     pub devices: Vec<Device>,
 }
+
+/// A change to a device's name or room. A field left out stays as it is; `name: null` goes
+/// back to the device's own name, `room: null` to the room its topic or discovery suggests,
+/// and `room: ""` says it is in no room.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamingChange {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub room: Option<Option<String>>,
+}
+
+/// A field that is present, even as `null`.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// How the dashboard shows readings, for the whole household.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DisplaySettings {
+    /// `°C` or `°F`.
+    pub temperature_unit: String,
+}
+
+/// Device ids that went away (`device_removed`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RemovedDevice {
+    pub id: String,
+}
+
+const TEMPERATURE_UNIT: &str = "temperature_unit";
 
 impl Api {
     /// What the tracker adds to a light.
@@ -58,6 +94,109 @@ impl Api {
             }
         }
         rooms
+    }
+
+    /// Loads the household's names and rooms into the registry, at start.
+    pub async fn load_namings(&self) -> Result<(), StoreError> {
+        for row in self.parts().store.namings().await? {
+            let naming = Naming {
+                name: row.name,
+                room: row.room_chosen.then_some(row.room),
+            };
+            // Rows were checked when saved; one that no longer passes is left out, not fatal.
+            if let Err(e) = self.parts().registry.set_naming(&row.id, naming) {
+                tracing::warn!("device {}: stored naming ignored: {e}", row.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames a device or moves it to a room; stored, so it survives restarts.
+    pub async fn change_naming(&self, id: &str, change: NamingChange) -> Result<Device, ApiError> {
+        let p = self.parts();
+        let current = p.registry.naming(id);
+        let room_change = change.room.map(|r| match r {
+            None => None,
+            Some(r) if r.trim().is_empty() => Some(None),
+            Some(r) => Some(Some(r.trim().to_string())),
+        });
+        let naming = Naming {
+            name: match change.name {
+                Some(n) => n.map(|n| n.trim().to_string()),
+                None => current.name,
+            },
+            room: match room_change {
+                Some(r) => r,
+                None => current.room,
+            },
+        };
+        p.registry.set_naming(id, naming.clone())?;
+        p.store
+            .save_naming(&NamingRow {
+                id: id.to_string(),
+                name: naming.name,
+                room_chosen: naming.room.is_some(),
+                room: naming.room.flatten(),
+            })
+            .await?;
+        self.device(id)
+    }
+
+    /// Records the unit a series is in, without waiting: the reading path calls it.
+    pub fn remember_unit(&self, topic: String, field: String, unit: Unit) {
+        let store = self.parts().store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.save_unit(&topic, &field, unit.as_str()).await {
+                tracing::warn!("unit of {topic} {field}: {e}");
+            }
+        });
+    }
+
+    /// Tells listeners a device went away (`device_removed`).
+    pub fn announce_removed(&self, id: &str) {
+        self.parts()
+            .bus
+            .send_with(|| Event::DeviceRemoved(RemovedDevice { id: id.to_string() }));
+    }
+
+    /// The household's display settings.
+    pub async fn display_settings(&self) -> Result<DisplaySettings, ApiError> {
+        let unit = self
+            .parts()
+            .store
+            .settings()
+            .await?
+            .into_iter()
+            .find(|(k, _)| k == TEMPERATURE_UNIT)
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| Unit::Celsius.as_str().to_string());
+        Ok(DisplaySettings {
+            temperature_unit: unit,
+        })
+    }
+
+    /// Changes the household's display settings.
+    pub async fn set_display_settings(
+        &self,
+        s: DisplaySettings,
+    ) -> Result<DisplaySettings, ApiError> {
+        let unit = match Unit::parse(&s.temperature_unit) {
+            Some(u @ (Unit::Celsius | Unit::Fahrenheit)) => u,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "bad_unit",
+                    format!(
+                        "temperatureUnit must be °C or °F, not '{}'",
+                        s.temperature_unit
+                    ),
+                ));
+            }
+        };
+        self.parts()
+            .store
+            .save_settings(&[(TEMPERATURE_UNIT, unit.as_str())])
+            .await?;
+        self.display_settings().await
     }
 
     /// One device by id (`<room>/<thing>`).
@@ -95,7 +234,8 @@ impl Api {
     }
 
     /// Switches a light; the returned command is pending (or already failed). Its fate
-    /// follows as `command_updated` events.
+    /// follows as `command_updated` events. A light whose availability says offline is not
+    /// commanded.
     pub fn switch_light(&self, id: &str, on: bool) -> Result<Command, ApiError> {
         let route = self.parts().registry.light_route(id)?;
         Ok(self.parts().tracker.switch(id, &route, on))
@@ -119,7 +259,7 @@ impl Api {
                 format!("limit must be between 1 and {MAX_LOG}"),
             ));
         }
-        self.parts().registry.light_route(light)?;
+        self.parts().registry.check_light(light)?;
         Ok(self.parts().tracker.log(light, limit, before).await?)
     }
 }

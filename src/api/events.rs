@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{BrokerStatus, Device};
+use super::{BrokerStatus, Device, RemovedDevice};
 use crate::commands::{Command, LightStatus, Observer};
 use crate::events::Bus;
 
@@ -31,16 +31,18 @@ pub enum Event {
     LightState(LightStatus),
     CommandUpdated(Command),
     BrokerStats(BrokerStatus),
+    DeviceRemoved(RemovedDevice),
 }
 
 impl Event {
     /// Every event's `type` on the wire.
-    pub const TYPES: [&str; 5] = [
+    pub const TYPES: [&str; 6] = [
         "reading",
         "device_updated",
         "light_state",
         "command_updated",
         "broker_stats",
+        "device_removed",
     ];
 
     /// The event's `type` on the wire.
@@ -51,6 +53,7 @@ impl Event {
             Event::LightState(_) => 2,
             Event::CommandUpdated(_) => 3,
             Event::BrokerStats(_) => 4,
+            Event::DeviceRemoved(_) => 5,
         };
         Self::TYPES[i]
     }

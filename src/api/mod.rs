@@ -27,7 +27,7 @@ use utoipa::ToSchema;
 
 pub use access::{AccessInfo, AclQuestion, MqttSetup, Pairing};
 pub use data::{SeriesHistory, TopicNode};
-pub use devices::{Device, Room};
+pub use devices::{Device, DisplaySettings, NamingChange, RemovedDevice, Room};
 pub use events::{Event, ReadingEvent, observer};
 pub use status::BrokerStatus;
 
@@ -119,6 +119,10 @@ impl From<DevicesError> for ApiError {
         match e {
             DevicesError::NoDevice(_) => ApiError::not_found(message),
             DevicesError::NotALight(_) => ApiError::bad_request("not_a_light", message),
+            DevicesError::Offline { .. } => {
+                ApiError::new(ErrorKind::Conflict, "device_offline", message)
+            }
+            DevicesError::BadNaming(_) => ApiError::bad_request("bad_naming", message),
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct BrokerStatus {
     pub messages_dropped_total: Option<u64>,
     pub listeners: Vec<Listener>,
     pub topics: usize,
+    /// Topics no device convention recognises: in the topic list, not on a device.
+    pub unclaimed_topics: usize,
     pub pending_commands: usize,
     /// Clients of the live events (WebSocket streams, the desktop window).
     pub event_listeners: usize,
@@ -139,6 +141,7 @@ impl Api {
                 })
                 .collect(),
             topics: p.registry.topic_count(),
+            unclaimed_topics: p.registry.unclaimed_count(),
             pending_commands: p.tracker.pending_count(),
             event_listeners: p.bus.listener_count(),
             readings_stored: p.recorder.rows_written.load(Ordering::Relaxed),

@@ -399,8 +399,8 @@ mod tests {
         LightRoute {
             convention: "set-topic",
             command_topic: "home/hall/lamp/set".into(),
-            payload_on: "ON",
-            payload_off: "OFF",
+            payload_on: "ON".into(),
+            payload_off: "OFF".into(),
         }
     }
 

@@ -155,7 +155,7 @@ pub trait Publisher: Send + Sync {
     /// Whether the client is connected to its broker.
     fn connected(&self) -> bool;
     /// Queues a QoS 1 publish, or says why it cannot.
-    fn try_publish(&self, topic: &str, payload: &'static str) -> Result<(), String>;
+    fn try_publish(&self, topic: &str, payload: &str) -> Result<(), String>;
 }
 
 /// Who hears of every change the tracker makes, in order per light.

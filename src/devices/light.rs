@@ -86,17 +86,27 @@ pub struct LightRoute {
     /// The command convention's name, stored with each command (`same-topic`, `set-topic`).
     pub convention: &'static str,
     pub command_topic: String,
-    pub payload_on: &'static str,
-    pub payload_off: &'static str,
+    pub payload_on: String,
+    pub payload_off: String,
 }
 
 impl LightRoute {
+    /// A route whose commands are `on` and `off` on `topic`.
+    pub fn new(convention: &'static str, topic: impl Into<String>, on: &str, off: &str) -> Self {
+        LightRoute {
+            convention,
+            command_topic: topic.into(),
+            payload_on: on.to_string(),
+            payload_off: off.to_string(),
+        }
+    }
+
     /// The command payload for a state.
-    pub fn payload(&self, on: bool) -> &'static str {
+    pub fn payload(&self, on: bool) -> &str {
         if on {
-            self.payload_on
+            &self.payload_on
         } else {
-            self.payload_off
+            &self.payload_off
         }
     }
 }
@@ -149,12 +159,12 @@ pub fn detect(status_topic: &str, probe: &dyn TopicProbe) -> LightRoute {
         .iter()
         .find_map(|c| c.command_topic(status_topic, probe).map(|t| (*c, t)))
         .unwrap_or((&SameTopic, status_topic.to_string()));
-    LightRoute {
-        convention: c.name(),
-        command_topic: topic,
-        payload_on: c.command_payload(true),
-        payload_off: c.command_payload(false),
-    }
+    LightRoute::new(
+        c.name(),
+        topic,
+        c.command_payload(true),
+        c.command_payload(false),
+    )
 }
 
 #[cfg(test)]

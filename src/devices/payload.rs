@@ -1,4 +1,48 @@
-//! What a payload says: the numeric values it carries, and whether a field names a temperature.
+//! What a payload says: the numeric values it carries, whether a field names a temperature,
+//! and the units readings come in.
+
+use serde::{Serialize, Serializer};
+
+/// A reading's unit. Temperatures keep the unit the device reported in; the dashboard shows
+/// them in the household's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unit {
+    Celsius,
+    Fahrenheit,
+    Percent,
+    Watt,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Celsius => "°C",
+            Unit::Fahrenheit => "°F",
+            Unit::Percent => "%",
+            Unit::Watt => "W",
+        }
+    }
+
+    /// A unit as devices write it: `°C`, `C`, `celsius`, `ºF` (the ordinal sign some
+    /// firmware uses), `F`, `%`, `W`. Anything else is not one the hub converts or shows.
+    pub fn parse(s: &str) -> Option<Unit> {
+        let s = s.trim();
+        let bare = s.trim_start_matches(['°', 'º', '˚']).to_ascii_lowercase();
+        Some(match bare.as_str() {
+            "c" | "celsius" => Unit::Celsius,
+            "f" | "fahrenheit" => Unit::Fahrenheit,
+            "%" => Unit::Percent,
+            "w" => Unit::Watt,
+            _ => return None,
+        })
+    }
+}
+
+impl Serialize for Unit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 /// The numeric values in a payload: a plain number gives one value with field `""`; a JSON
 /// object gives one value per numeric field, nested objects flattened with `.`
@@ -70,16 +114,6 @@ fn flatten(
     }
 }
 
-/// Whether a numeric field name denotes a temperature (`temperature`, `Temperature`,
-/// `DS18B20.Temperature`, `temp`, `tC`).
-pub fn is_temperature_field(field: &str) -> bool {
-    let last = field.rsplit('.').next().unwrap_or(field);
-    matches!(
-        last.to_ascii_lowercase().as_str(),
-        "temperature" | "temp" | "tc"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,7 +139,6 @@ mod tests {
     fn nested_json_is_flattened() {
         let f = numeric_fields(br#"{"Time":"2024","DS18B20":{"Temperature":20.6}}"#);
         assert_eq!(f, vec![("DS18B20.Temperature".into(), 20.6)]);
-        assert!(is_temperature_field(&f[0].0));
     }
 
     #[test]
@@ -142,11 +175,20 @@ mod tests {
     }
 
     #[test]
-    fn temperature_names() {
-        assert!(is_temperature_field("temperature"));
-        assert!(is_temperature_field("temp"));
-        assert!(is_temperature_field("tC"));
-        assert!(!is_temperature_field("humidity"));
-        assert!(!is_temperature_field(""));
+    fn units_as_devices_write_them() {
+        for (s, u) in [
+            ("°C", Some(Unit::Celsius)),
+            ("C", Some(Unit::Celsius)),
+            ("celsius", Some(Unit::Celsius)),
+            ("ºF", Some(Unit::Fahrenheit)),
+            ("F", Some(Unit::Fahrenheit)),
+            (" % ", Some(Unit::Percent)),
+            ("W", Some(Unit::Watt)),
+            ("K", None),
+            ("", None),
+        ] {
+            assert_eq!(Unit::parse(s), u, "{s}");
+        }
+        assert_eq!(serde_json::to_string(&Unit::Fahrenheit).unwrap(), "\"°F\"");
     }
 }

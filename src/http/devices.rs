@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{AppJson, AppPath, AppQuery, HttpError, Result};
-use crate::api::{ApiError, Device, Room};
+use crate::api::{ApiError, Device, DisplaySettings, NamingChange, Room};
 use crate::commands::Command;
 
 /// Every device, grouped by room.
@@ -18,17 +18,56 @@ pub(super) async fn list_devices(State(s): State<AppState>) -> Json<Vec<Room>> {
     Json(s.api.devices())
 }
 
-/// One device.
-#[utoipa::path(get, path = "/api/devices/{room}/{name}", tag = "devices",
-    params(("room" = String, Path, description = "The room, as in home/<room>/<name>"),
-           ("name" = String, Path, description = "The device's name")),
+/// One device. A device id is `<group>/<rest>` (`kitchen/lamp`, `tasmota/plug_1`,
+/// `z2m/hall/lamp`); in the path, `<rest>` is percent-encoded, `/` as `%2F`.
+#[utoipa::path(get, path = "/api/devices/{group}/{rest}", tag = "devices",
+    params(("group" = String, Path, description = "The id's first level: the room in home/<room>/<name>, else the convention"),
+           ("rest" = String, Path, description = "The rest of the id, percent-encoded")),
     responses((status = 200, body = Device),
               (status = 404, description = "No such device", body = ApiError)))]
 pub(super) async fn get_device(
     State(s): State<AppState>,
-    AppPath((room, name)): AppPath<(String, String)>,
+    AppPath((group, rest)): AppPath<(String, String)>,
 ) -> Result<Json<Device>> {
-    Ok(Json(s.api.device(&format!("{room}/{name}"))?))
+    Ok(Json(s.api.device(&format!("{group}/{rest}"))?))
+}
+
+/// Renames a device or moves it to a room. A field left out stays; `name: null` restores the
+/// device's own name, `room: null` the room it suggests, `room: ""` means no room. The
+/// choice is stored and outlives restarts and the device's own messages.
+#[utoipa::path(patch, path = "/api/devices/{group}/{rest}", tag = "devices",
+    params(("group" = String, Path), ("rest" = String, Path)),
+    request_body = NamingChange,
+    responses((status = 200, description = "The device as it is now", body = Device),
+              (status = 400, description = "Malformed JSON, or a name or room that is empty, longer than 100 characters or has control characters", body = ApiError),
+              (status = 404, description = "No such device", body = ApiError)))]
+pub(super) async fn patch_device(
+    State(s): State<AppState>,
+    AppPath((group, rest)): AppPath<(String, String)>,
+    AppJson(change): AppJson<NamingChange>,
+) -> Result<Json<Device>> {
+    let id = format!("{group}/{rest}");
+    s.api.device(&id)?;
+    Ok(Json(s.api.change_naming(&id, change).await?))
+}
+
+/// How the dashboard shows readings, for the whole household.
+#[utoipa::path(get, path = "/api/preferences", tag = "devices",
+    responses((status = 200, body = DisplaySettings)))]
+pub(super) async fn get_preferences(State(s): State<AppState>) -> Result<Json<DisplaySettings>> {
+    Ok(Json(s.api.display_settings().await?))
+}
+
+/// Changes how the dashboard shows readings: `temperatureUnit` `°C` or `°F`.
+#[utoipa::path(put, path = "/api/preferences", tag = "devices",
+    request_body = DisplaySettings,
+    responses((status = 200, body = DisplaySettings),
+              (status = 400, description = "Malformed JSON or a unit other than °C/°F", body = ApiError)))]
+pub(super) async fn put_preferences(
+    State(s): State<AppState>,
+    AppJson(p): AppJson<DisplaySettings>,
+) -> Result<Json<DisplaySettings>> {
+    Ok(Json(s.api.set_display_settings(p).await?))
 }
 
 /// The state to switch a light to.
@@ -42,12 +81,13 @@ pub(super) struct SwitchRequest {
 
 /// Switches a light. Answers at once with the pending (or failed) command; its fate
 /// follows as `command_updated` events on `/api/events`.
-#[utoipa::path(post, path = "/api/devices/{room}/{name}/switch", tag = "devices",
-    params(("room" = String, Path), ("name" = String, Path)),
+#[utoipa::path(post, path = "/api/devices/{group}/{rest}/switch", tag = "devices",
+    params(("group" = String, Path), ("rest" = String, Path)),
     request_body = SwitchRequest,
     responses((status = 202, description = "The command, pending or already failed", body = Command),
               (status = 400, description = "Malformed JSON, a state other than ON/OFF, or not a light", body = ApiError),
               (status = 404, description = "No such device", body = ApiError),
+              (status = 409, description = "The light's availability says offline", body = ApiError),
               (status = 413, description = "Body too large", body = ApiError),
               (status = 415, description = "Body not JSON", body = ApiError)))]
 pub(super) async fn switch_light(
@@ -80,8 +120,8 @@ pub(super) struct LogQuery {
 }
 
 /// A light's log: its commands with their outcomes, and external changes, newest first.
-#[utoipa::path(get, path = "/api/devices/{room}/{name}/commands", tag = "devices",
-    params(("room" = String, Path), ("name" = String, Path), LogQuery),
+#[utoipa::path(get, path = "/api/devices/{group}/{rest}/commands", tag = "devices",
+    params(("group" = String, Path), ("rest" = String, Path), LogQuery),
     responses((status = 200, body = Vec<Command>),
               (status = 400, description = "Bad limit, or not a light", body = ApiError),
               (status = 404, description = "No such device", body = ApiError)))]

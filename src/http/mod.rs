@@ -72,7 +72,8 @@ fn api_routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     use devices::*;
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list_devices))
-        .routes(routes!(get_device))
+        .routes(routes!(get_device, patch_device))
+        .routes(routes!(get_preferences, put_preferences))
         .routes(routes!(switch_light))
         .routes(routes!(light_commands))
         .routes(routes!(get_command))

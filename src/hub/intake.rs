@@ -21,15 +21,21 @@ impl Sink for Intake {
         let now = crate::now_ms();
         let fields = numeric_fields(m.payload);
         if let Some(s) = self.registry.observe(m, now, &fields) {
-            if let Some(state) = s.light {
+            for (light, state) in &s.lights {
                 self.tracker
-                    .on_status(&s.device, m.topic, state, m.payload, m.retained, now);
+                    .on_status(light, m.topic, *state, m.payload, m.retained, now);
+            }
+            for (topic, field, unit) in s.units {
+                self.api.remember_unit(topic, field, unit);
             }
             // After the tracker, so the view shows a light's command as this reply settled it.
-            if self.api.has_listeners()
-                && let Some(info) = self.registry.device(&s.device)
-            {
-                self.api.announce_device(info);
+            if self.api.has_listeners() {
+                for id in &s.devices {
+                    match self.registry.device_at(id, now) {
+                        Some(info) => self.api.announce_device(info),
+                        None => self.api.announce_removed(id),
+                    }
+                }
             }
         }
         // A delivered message with the retain flag is a replay from the broker's store

@@ -116,6 +116,8 @@ impl Hub {
             reach: reach(&cfg, &listeners, tls, &mdns),
             retention_days: cfg.retention_days,
         });
+        // Before the first message, so a device never shows under its old name.
+        api.load_namings().await?;
         let intake = Intake {
             registry: registry.clone(),
             tracker: tracker.clone(),

@@ -1,13 +1,14 @@
 //! The SQLite store: the one database file of the hub. Every SQL statement of the hub is in
 //! this module, one file per table group: readings and their rollups (`readings`), retained
-//! messages (`retained`), the light command log (`commands`), and credentials, rules, phones
-//! and settings (`access`). It imports nothing else of the hub: the parts above it hand it
+//! messages (`retained`), the light command log (`commands`), credentials, rules, phones
+//! and settings (`access`), and the household's device names and series units (`devices`). It imports nothing else of the hub: the parts above it hand it
 //! rows and get rows back.
 //!
 //! Queries are plain `sqlx::query` (not the compile-checked macros): see ARCHITECTURE.md.
 
 mod access;
 mod commands;
+mod devices;
 mod readings;
 mod retained;
 
@@ -21,6 +22,7 @@ use sqlx::sqlite::{
 
 pub use access::{NewCredentialRow, PhoneRevocation, RuleRow};
 pub use commands::CommandRow;
+pub use devices::NamingRow;
 pub use readings::{History, Reading, Resolution, retention_cutoff_ms};
 pub use retained::RetainOp;
 

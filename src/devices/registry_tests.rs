@@ -1,0 +1,275 @@
+use super::*;
+use crate::devices::Presence;
+use crate::devices::payload::Unit;
+use crate::devices::{LightState, numeric_fields};
+
+fn msg<'a>(topic: &'a str, payload: &'a [u8], qos: u8, retained: bool) -> Message<'a> {
+    Message {
+        topic,
+        payload,
+        qos,
+        retained,
+    }
+}
+
+fn observe(r: &Registry, topic: &str, payload: &str, now: i64) -> Option<Sighting> {
+    let f = numeric_fields(payload.as_bytes());
+    r.observe(msg(topic, payload.as_bytes(), 1, false), now, &f)
+}
+
+fn registry() -> Registry {
+    Registry::new(RegistryLimits::default())
+}
+
+#[test]
+fn seed_topics_make_devices_sorted_by_room() {
+    let r = registry();
+    observe(&r, "home/livingroom/temperature", "21.5", 1);
+    observe(&r, "home/kitchen/temperature", "{\"temperature\":19}", 2);
+    observe(&r, "home/livingroom/light", "ON", 3);
+    observe(&r, "home/hall/lamp", "OFF", 4);
+    observe(&r, "home/hall/ceiling", "OFF", 5);
+    observe(&r, "home/hall/ceiling/set", "ON", 6);
+    observe(&r, "home/hall/sensor", "{\"temp\":3,\"humidity\":1}", 7);
+    observe(&r, "home/hall/door", "open", 8);
+    observe(&r, "bench/x", "1", 9);
+    observe(&r, "home/toolong/a/b", "1", 10);
+
+    let devices = r.devices_at(11);
+    let rooms: Vec<&str> = devices.iter().map(|d| d.room.as_deref().unwrap()).collect();
+    assert_eq!(
+        rooms,
+        vec![
+            "hall",
+            "hall",
+            "hall",
+            "hall",
+            "kitchen",
+            "livingroom",
+            "livingroom"
+        ]
+    );
+    let hall = &devices[..4];
+    let kinds: Vec<(&str, DeviceKind)> = hall.iter().map(|d| (d.name.as_str(), d.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("ceiling", DeviceKind::Light),
+            ("door", DeviceKind::Other),
+            ("lamp", DeviceKind::Light),
+            ("sensor", DeviceKind::Temperature),
+        ]
+    );
+    assert_eq!(r.device_at("hall/ceiling", 11).as_ref(), Some(&hall[0]));
+    assert_eq!(hall[0].state_topic, "home/hall/ceiling");
+    assert_eq!(r.device("hall/ceiling/set"), None);
+    assert_eq!(hall[3].temperature, Some(3.0));
+    assert_eq!(hall[3].temperature_field.as_deref(), Some("temp"));
+    assert_eq!(hall[3].readings.len(), 2, "temperature and humidity");
+    assert_eq!(devices[6].temperature_field.as_deref(), Some(""));
+    assert_eq!(devices[6].temperature_unit, Some(Unit::Celsius));
+    assert_eq!(hall[0].temperature_field, None);
+    assert_eq!(devices[4].temperature, Some(19.0));
+    assert_eq!(devices[5].kind, DeviceKind::Light);
+    assert_eq!(devices[5].convention, "home");
+    // Every topic, device or not, is in the raw list; two are no device's.
+    assert_eq!(r.topics().len(), 10);
+    assert_eq!(r.unclaimed_count(), 2);
+    assert_eq!(
+        r.topic("home/hall/ceiling/set").unwrap().device.as_deref(),
+        Some("hall/ceiling")
+    );
+}
+
+#[test]
+fn a_sighting_names_the_device_and_a_lights_state() {
+    let r = registry().with_listening(Arc::new(|t| t == "home/hall/lamp/set"));
+    let s = observe(&r, "home/hall/lamp", "ON", 5).unwrap();
+    assert_eq!(s.devices, vec!["hall/lamp".to_string()]);
+    assert_eq!(s.lights, vec![("hall/lamp".to_string(), LightState::On)]);
+    let info = r.device("hall/lamp").unwrap();
+    assert_eq!(info.command_topic.as_deref(), Some("home/hall/lamp/set"));
+    assert_eq!(info.command_convention.as_deref(), Some("set-topic"));
+    // A command on the `/set` topic is no status.
+    let s = observe(&r, "home/hall/lamp/set", "OFF", 6).unwrap();
+    assert!(s.lights.is_empty());
+    let s = observe(&r, "home/hall/temp", "20.5", 7).unwrap();
+    assert!(s.lights.is_empty());
+    assert_eq!(
+        s.units,
+        vec![("home/hall/temp".into(), String::new(), Unit::Celsius)]
+    );
+    // The unit is news only once.
+    assert!(
+        observe(&r, "home/hall/temp", "20.6", 8)
+            .unwrap()
+            .units
+            .is_empty()
+    );
+    assert_eq!(r.light_route("hall/lamp").unwrap().convention, "set-topic");
+    assert_eq!(
+        r.light_route("hall/temp"),
+        Err(DevicesError::NotALight("hall/temp".into()))
+    );
+    assert_eq!(
+        r.light_route("hall/none"),
+        Err(DevicesError::NoDevice("hall/none".into()))
+    );
+    // Topics no convention claims cost one lookup after the first.
+    assert_eq!(observe(&r, "bench/1", "1", 9), None);
+    assert_eq!(observe(&r, "bench/1", "1", 10), None);
+}
+
+#[test]
+fn fahrenheit_from_a_unit_field() {
+    let r = registry();
+    observe(
+        &r,
+        "home/porch/climate",
+        r#"{"temperature":68.0,"unit":"F"}"#,
+        1,
+    );
+    let d = r.device("porch/climate").unwrap();
+    assert_eq!(
+        (d.temperature, d.temperature_unit),
+        (Some(68.0), Some(Unit::Fahrenheit))
+    );
+    assert_eq!(d.kind, DeviceKind::Temperature);
+}
+
+#[test]
+fn availability_offline_refuses_commands_and_reaches_channels() {
+    let r = registry();
+    observe(&r, "stat/plug/POWER", "ON", 1);
+    observe(&r, "stat/plug/POWER2", "OFF", 1);
+    assert_eq!(
+        r.device_at("tasmota/plug", 2).unwrap().availability.state,
+        Presence::Online
+    );
+    observe(&r, "tele/plug/LWT", "Offline", 3_000);
+    for id in ["tasmota/plug", "tasmota/plug/2"] {
+        let d = r.device_at(id, 4_000).unwrap();
+        assert_eq!(d.availability.state, Presence::Offline, "{id}");
+        assert_eq!(d.availability.since_ms, Some(3_000));
+        assert_eq!(d.availability.topic.as_deref(), Some("tele/plug/LWT"));
+        assert!(matches!(
+            r.light_route(id),
+            Err(DevicesError::Offline { .. })
+        ));
+    }
+    observe(&r, "tele/plug/LWT", "Online", 5_000);
+    let route = r.light_route("tasmota/plug").unwrap();
+    assert_eq!(
+        (route.command_topic.as_str(), route.payload(true)),
+        ("cmnd/plug/POWER", "ON")
+    );
+}
+
+#[test]
+fn silent_only_after_several_usual_intervals() {
+    let r = registry();
+    for i in 0..4 {
+        observe(&r, "home/attic/temperature", "10", i * 300_000);
+    }
+    // A light that reports only when switched is never silent.
+    observe(&r, "home/attic/light", "OFF", 0);
+    let at = |ms| {
+        r.device_at("attic/temperature", ms)
+            .unwrap()
+            .availability
+            .state
+    };
+    assert_eq!(at(900_000 + 600_000), Presence::Online);
+    assert_eq!(at(900_000 + 1_000_000), Presence::Silent);
+    let light = r.device_at("attic/light", 100_000_000).unwrap();
+    assert_eq!(light.availability.state, Presence::Online);
+}
+
+#[test]
+fn the_households_names_win() {
+    let r = registry();
+    observe(&r, "zigbee2mqtt/hall/lamp", r#"{"state":"ON"}"#, 1);
+    let d = r.device("z2m/hall/lamp").unwrap();
+    assert_eq!((d.name.as_str(), d.room.as_deref()), ("lamp", Some("hall")));
+    r.set_naming(
+        "z2m/hall/lamp",
+        Naming {
+            name: Some("Reading lamp".into()),
+            room: Some(None),
+        },
+    )
+    .unwrap();
+    observe(&r, "zigbee2mqtt/hall/lamp", r#"{"state":"OFF"}"#, 2);
+    let d = r.device("z2m/hall/lamp").unwrap();
+    assert_eq!((d.name.as_str(), d.room.as_deref()), ("Reading lamp", None));
+    assert!(d.customised);
+    for bad in ["", "  ", "a\nb", &"x".repeat(101)] {
+        let n = Naming {
+            name: Some(bad.to_string()),
+            room: None,
+        };
+        assert!(matches!(
+            r.set_naming("z2m/hall/lamp", n),
+            Err(DevicesError::BadNaming(_))
+        ));
+    }
+}
+
+#[test]
+fn discovery_describes_another_conventions_device() {
+    let r = registry();
+    observe(&r, "esp-hall/sensor/temperature/state", "70.1", 1);
+    let cfg = r#"{"name":"Temperature","stat_t":"esp-hall/sensor/temperature/state","unit_of_meas":"°F","dev_cla":"temperature","uniq_id":"t1","dev":{"ids":["e1"],"name":"Hall node","sa":"Hall"}}"#;
+    observe(
+        &r,
+        "homeassistant/sensor/esp-hall/temperature/config",
+        cfg,
+        2,
+    );
+    observe(&r, "esp-hall/sensor/temperature/state", "70.2", 3);
+    let d = r.device("esphome/esp-hall").unwrap();
+    assert_eq!(d.temperature_unit, Some(Unit::Fahrenheit));
+    assert_eq!(
+        (d.name.as_str(), d.room.as_deref()),
+        ("Hall node", Some("Hall"))
+    );
+    assert_eq!(r.devices().len(), 1, "{:?}", r.devices());
+}
+
+#[test]
+fn topic_stats_and_truncation() {
+    let r = Registry::new(RegistryLimits {
+        max_topics: 10,
+        max_payload_bytes: 4,
+    });
+    r.observe(msg("a", b"hello world", 2, true), 10, &[]);
+    r.observe(msg("a", b"hi", 0, false), 20, &[]);
+    let t = r.topic("a").unwrap();
+    assert_eq!(t.first_seen_ms, 10);
+    assert_eq!(t.last_seen_ms, 20);
+    assert_eq!(t.messages, 2);
+    assert_eq!((t.qos, t.retained, t.truncated), (0, false, false));
+    r.observe(msg("a", b"hello world", 2, true), 30, &[]);
+    let t = r.topic("a").unwrap();
+    assert_eq!(t.last_payload, "hell");
+    assert_eq!(t.payload_bytes, 11);
+    assert!(t.truncated && t.retained);
+}
+
+#[test]
+fn topic_count_stays_bounded() {
+    let r = Registry::new(RegistryLimits {
+        max_topics: 1000,
+        max_payload_bytes: 16,
+    });
+    for i in 0..20_000 {
+        r.observe(msg(&format!("home/r{i}/t"), b"1", 0, false), i, &[]);
+    }
+    assert!(r.topic_count() <= 1000);
+    // The most recent survive, and a forgotten topic's device goes with it.
+    assert!(r.topic("home/r19999/t").is_some());
+    assert!(r.topic("home/r0/t").is_none());
+    assert_eq!(r.device("r0/t"), None);
+    assert!(r.device("r19999/t").is_some());
+    assert!(r.devices().len() <= 1000);
+}
