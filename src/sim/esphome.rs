@@ -102,11 +102,10 @@ impl Device for EspHome {
         Some(Msg::new(format!("{}/status", self.node), "offline", true))
     }
 
-    fn at_connect(&mut self, light_on: bool, now: Reading) -> Vec<Msg> {
+    fn at_connect(&mut self, light_on: bool, _now: Reading) -> Vec<Msg> {
         let mut msgs = vec![Msg::new(format!("{}/status", self.node), "online", true)];
         msgs.extend(self.discovery());
         msgs.push(self.actuator_state(light_on));
-        msgs.extend(self.reading(now, light_on));
         msgs
     }
 

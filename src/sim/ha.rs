@@ -121,12 +121,11 @@ impl Device for Ha {
         Some(Msg::new(format!("{}/status", self.base), "offline", true))
     }
 
-    fn at_connect(&mut self, light_on: bool, now: Reading) -> Vec<Msg> {
+    fn at_connect(&mut self, light_on: bool, _now: Reading) -> Vec<Msg> {
         // Discovery before availability, so the entities exist when they come online.
         let mut msgs = self.discovery();
         msgs.push(Msg::new(format!("{}/status", self.base), "online", true));
         msgs.push(self.light_state(light_on));
-        msgs.extend(self.reading(now, light_on));
         msgs
     }
 

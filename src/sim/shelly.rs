@@ -67,17 +67,15 @@ impl Device for Gen2 {
         Some(Msg::new(format!("{}/online", self.id), "false", true))
     }
 
-    fn at_connect(&mut self, light_on: bool, now: Reading) -> Vec<Msg> {
-        let mut msgs = vec![
+    fn at_connect(&mut self, light_on: bool, _now: Reading) -> Vec<Msg> {
+        vec![
             Msg::new(format!("{}/online", self.id), "true", true),
             Msg::json(
                 format!("{}/status/switch:0", self.id),
                 &self.switch_status(light_on, "init"),
                 false,
             ),
-        ];
-        msgs.extend(self.reading(now, light_on));
-        msgs
+        ]
     }
 
     fn commands(&self) -> Vec<String> {
@@ -189,13 +187,12 @@ impl Device for Gen1 {
         Some(Msg::new(self.topic("online"), "false", true))
     }
 
-    fn at_connect(&mut self, light_on: bool, now: Reading) -> Vec<Msg> {
-        let mut msgs = vec![
+    fn at_connect(&mut self, light_on: bool, _now: Reading) -> Vec<Msg> {
+        vec![
             Msg::new(self.topic("online"), "true", true),
             self.announce(),
-        ];
-        msgs.extend(self.reading(now, light_on));
-        msgs
+            self.relay(light_on),
+        ]
     }
 
     fn commands(&self) -> Vec<String> {
@@ -211,10 +208,10 @@ impl Device for Gen1 {
     fn reading(&mut self, r: Reading, light_on: bool) -> Vec<Msg> {
         let t = round(r.temperature, 2);
         vec![
-            Msg::new(self.topic("ext_temperature/0"), format!("{t}"), false),
+            Msg::new(self.topic("ext_temperature/0"), format!("{t:.2}"), false),
             Msg::new(
                 self.topic("ext_temperature_f/0"),
-                format!("{}", round(t * 9.0 / 5.0 + 32.0, 2)),
+                format!("{:.2}", t * 9.0 / 5.0 + 32.0),
                 false,
             ),
             self.relay(light_on),
