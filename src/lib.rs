@@ -18,7 +18,8 @@
 //! - `http`: the HTTP + WebSocket API over it (axum), with its OpenAPI document.
 //! - `config`: flags, config file and defaults.
 //! - `hub`: all of the above started and stopped as one, and the reading path between them.
-//! - `sim`: a simulated home of sensors and lights, for demos and tests.
+//! - `sim`: a simulated home of sensors and lights speaking real devices' conventions, for
+//!   demos and tests.
 //!
 //! Modules are private: what the binaries, the desktop shell, the tests and the benchmarks
 //! use is re-exported below. The binaries `hearthd` and `hearth-sim` are thin adapters.
@@ -52,7 +53,7 @@ pub use devices::{DeviceKind, Presence};
 pub use http::openapi_document;
 pub use hub::Hub;
 pub use recorder::{Recorder, RecorderOptions, Sample};
-pub use sim::{SimOptions, SimStats, room_name, run as simulate};
+pub use sim::{Flavor, SimOptions, SimStats, room_name, run as simulate};
 pub use store::{History, Reading, Resolution, Store, StoreError};
 
 /// Milliseconds since the Unix epoch.

@@ -10,15 +10,20 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use clap::Parser;
-use hearth::{BrokerMode, SimOptions, parse_broker_url, parse_duration};
+use hearth::{BrokerMode, Flavor, SimOptions, parse_broker_url, parse_duration};
 
-/// A simulated home: per room a temperature sensor and a light that obeys ON/OFF.
+/// A simulated home: per room a temperature sensor and a light that obeys commands, in the
+/// convention of a real firmware.
 #[derive(Debug, Parser)]
 #[command(name = "hearth-sim", version, about)]
 struct Args {
     /// Broker to connect to.
     #[arg(long, value_name = "URL", default_value = "mqtt://127.0.0.1:1883")]
     broker: String,
+    /// Device convention the rooms speak: seed, tasmota, z2m, shelly, esphome, homie, ha, or
+    /// mixed (room i speaks the i-th of the seven, in that order, round robin).
+    #[arg(long, value_name = "NAME", default_value_t = Flavor::Seed)]
+    flavor: Flavor,
     /// Rooms to simulate (1–500).
     #[arg(long, value_name = "N", default_value_t = 3)]
     rooms: usize,
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         reply_delay: args.reply_delay,
         drop_replies: args.drop_replies,
         credentials: args.username.zip(args.password),
+        flavor: args.flavor,
         ..SimOptions::default()
     };
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
