@@ -21,7 +21,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let hub = HubProcess::start(&["--demo", "--demo-rooms", "4"]);
+    let hub = HubProcess::start(&["--demo", "--demo-flavor", "seed", "--demo-rooms", "4"]);
     let http = hub.http.expect("http listener");
     let lights = [
         "livingroom/light",

@@ -44,8 +44,8 @@ mod tls;
 pub use access::{AclTest, CreatedCredential, Credential, NewCredential, Phone, Settings};
 pub use acl::Rule;
 pub use api::{
-    AccessInfo, AclQuestion, Api, ApiError, BrokerStatus, Device, ErrorKind, Event, MqttSetup,
-    Pairing, Room, SeriesHistory, TopicNode,
+    AccessInfo, AclQuestion, Api, ApiError, BrokerStatus, Device, DisplaySettings, ErrorKind,
+    Event, MqttSetup, NamingChange, Pairing, Room, SeriesHistory, TopicNode,
 };
 pub use commands::{Command, Outcome};
 pub use config::{Args, BrokerMode, Config, Subcommand, parse_broker_url, parse_duration};

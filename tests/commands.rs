@@ -52,7 +52,7 @@ impl Drop for Sim {
 /// (its retained status, read by Mosquitto's client) did switch.
 #[tokio::test]
 async fn demo_lights_confirm_in_both_conventions() {
-    let hub = HubProcess::start(&["--demo", "--demo-rooms", "2"]);
+    let hub = HubProcess::start(&["--demo", "--demo-flavor", "seed", "--demo-rooms", "2"]);
     let http = hub.http.unwrap();
     let same = wait_light(http, "livingroom/light").await;
     assert_eq!(same["commandConvention"], "same-topic");

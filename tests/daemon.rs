@@ -447,7 +447,7 @@ async fn simulator_lights_and_sensors() {
 }
 
 /// `hearthd --demo`: a new hub shows simulated readings and light statuses at once, and
-/// records them.
+/// records them; its mixed home has a light of every convention, and each switches.
 #[tokio::test]
 async fn demo_mode_shows_devices_at_once() {
     let hub = HubProcess::start(&["--demo"]);
@@ -470,6 +470,48 @@ async fn demo_mode_shows_devices_at_once() {
         async move { (count_rows(&db, "home/livingroom/temperature", "").await > 0).then_some(()) }
     })
     .await;
+    // The demo is a mixed home: a light of every convention, online, each switching and
+    // confirmed by its own status reply.
+    let http = hub.http.unwrap();
+    let conventions = ["home", "tasmota", "z2m", "shelly", "esphome", "homie", "ha"];
+    let lights = eventually(20, "a light of every convention", || async {
+        let (_, rooms) = common::api::get(http, "/api/devices").await;
+        let lights: Vec<serde_json::Value> = conventions
+            .iter()
+            .filter_map(|c| {
+                rooms
+                    .as_array()?
+                    .iter()
+                    .flat_map(|r| r["devices"].as_array().unwrap().iter())
+                    .find(|d| {
+                        d["convention"] == *c
+                            && d["kind"] == "light"
+                            && d["availability"]["state"] == "online"
+                    })
+                    .cloned()
+            })
+            .collect();
+        (lights.len() == conventions.len()).then_some(lights)
+    })
+    .await;
+    for d in lights {
+        let id = d["id"].as_str().unwrap();
+        let (group, rest) = id.split_once('/').unwrap();
+        let path = format!("/api/devices/{group}/{}/switch", rest.replace('/', "%2F"));
+        let (st, cmd) = common::api::post(http, &path, &serde_json::json!({"state": "ON"})).await;
+        assert_eq!(st, 202, "{id}: {cmd}");
+        let cid = cmd["id"].as_i64().unwrap();
+        let done = eventually(10, &format!("{id} confirmed"), || async {
+            let (_, c) = common::api::get(http, &format!("/api/commands/{cid}")).await;
+            (c["outcome"] != "pending").then_some(c)
+        })
+        .await;
+        assert_eq!(
+            done["outcome"], "confirmed",
+            "{id} ({}): {done}",
+            d["convention"]
+        );
+    }
 }
 
 /// Raw readings older than the retention are purged when the hub starts (and hourly);

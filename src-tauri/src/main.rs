@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use clap::Parser;
 use hearth::{
     AccessInfo, AclQuestion, AclTest, Api, ApiError, Args, BrokerStatus, Command, Config,
-    CreatedCredential, Credential, Device, Hub, MqttSetup, NewCredential, Pairing, Phone, Room,
-    Rule, SeriesHistory, Settings, TopicNode,
+    CreatedCredential, Credential, Device, DisplaySettings, Hub, MqttSetup, NamingChange,
+    NewCredential, Pairing, Phone, Room, Rule, SeriesHistory, Settings, TopicNode,
 };
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -27,6 +27,25 @@ fn list_devices(api: State<'_, Api>) -> Vec<Room> {
 #[tauri::command]
 fn get_device(api: State<'_, Api>, id: String) -> Result<Device> {
     api.device(&id)
+}
+
+#[tauri::command]
+async fn rename_device(api: State<'_, Api>, id: String, change: NamingChange) -> Result<Device> {
+    api.device(&id)?;
+    api.change_naming(&id, change).await
+}
+
+#[tauri::command]
+async fn get_preferences(api: State<'_, Api>) -> Result<DisplaySettings> {
+    api.display_settings().await
+}
+
+#[tauri::command]
+async fn set_preferences(
+    api: State<'_, Api>,
+    preferences: DisplaySettings,
+) -> Result<DisplaySettings> {
+    api.set_display_settings(preferences).await
 }
 
 // Async so it runs on the runtime: the tracker starts the command's timer there.
@@ -228,6 +247,9 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             list_devices,
             get_device,
+            rename_device,
+            get_preferences,
+            set_preferences,
             switch_light,
             light_commands,
             get_command,

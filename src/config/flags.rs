@@ -74,9 +74,13 @@ pub struct Args {
     /// Also run simulated devices, so a new hub shows something at once.
     #[arg(long)]
     pub demo: bool,
-    /// Rooms the demo simulates [default: 3].
+    /// Rooms the demo simulates [default: 7, one per convention, for `mixed`; else 3].
     #[arg(long, value_name = "N")]
     pub demo_rooms: Option<usize>,
+    /// What firmware the demo's devices speak: seed, tasmota, z2m, shelly, esphome, homie, ha,
+    /// or mixed (room i speaks the i-th, in that order) [default: mixed].
+    #[arg(long, value_name = "FLAVOR")]
+    pub demo_flavor: Option<String>,
     /// Log level (error, warn, info, debug, trace) or a tracing filter [default: info].
     #[arg(long, value_name = "LEVEL")]
     pub log: Option<String>,
@@ -142,6 +146,7 @@ pub(super) struct FileConfig {
     pub(super) broker: Option<String>,
     pub(super) demo: Option<bool>,
     pub(super) demo_rooms: Option<usize>,
+    pub(super) demo_flavor: Option<String>,
     pub(super) log: Option<String>,
     pub(super) retention_days: Option<u32>,
     pub(super) max_connections: Option<usize>,

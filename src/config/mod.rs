@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::access::Anonymous;
 use crate::broker::BrokerLimits;
+use crate::sim::Flavor;
 
 mod flags;
 mod values;
@@ -48,6 +49,7 @@ pub struct Config {
     pub broker: BrokerMode,
     pub demo: bool,
     pub demo_rooms: usize,
+    pub demo_flavor: Flavor,
     pub log: String,
     pub retention_days: u32,
     pub limits: BrokerLimits,
@@ -127,7 +129,14 @@ impl Config {
                 "retention-days must be at least 1 (rollups are kept regardless)".into(),
             ));
         }
-        let demo_rooms = args.demo_rooms.or(file.demo_rooms).unwrap_or(3);
+        let demo_flavor: Flavor = match args.demo_flavor.as_ref().or(file.demo_flavor.as_ref()) {
+            Some(f) => f
+                .parse()
+                .map_err(|e| ConfigError(format!("demo-flavor: {e}")))?,
+            None => Flavor::Mixed,
+        };
+        let default_rooms = if demo_flavor == Flavor::Mixed { 7 } else { 3 };
+        let demo_rooms = args.demo_rooms.or(file.demo_rooms).unwrap_or(default_rooms);
         if !(1..=500).contains(&demo_rooms) {
             return Err(ConfigError("demo-rooms must be between 1 and 500".into()));
         }
@@ -246,6 +255,7 @@ impl Config {
             broker,
             demo: args.demo || file.demo.unwrap_or(false),
             demo_rooms,
+            demo_flavor,
             log,
             retention_days,
             limits,

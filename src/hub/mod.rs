@@ -309,6 +309,7 @@ fn simulate(
         port: mqtt.public.1,
         credentials: mqtt.credentials(access, SIM_USER),
         rooms: cfg.demo_rooms,
+        flavor: cfg.demo_flavor,
         interval: Duration::from_secs(2),
         ..SimOptions::default()
     };

@@ -80,7 +80,7 @@ const started = await req('POST', '/session', {
     alwaysMatch: {
       'tauri:options': {
         application: app,
-        args: ['--demo', '--demo-rooms', '2', ...hubArgs(dataDir)],
+        args: ['--demo', '--demo-flavor', 'seed', '--demo-rooms', '2', ...hubArgs(dataDir)],
       },
     },
   },

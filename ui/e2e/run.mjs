@@ -5,105 +5,32 @@
 // HEARTHD and HEARTH_SIM name the binaries (default: target/debug/ of this repository);
 // CHROMIUM the browser (default /usr/bin/chromium). Run `npm run build` first.
 
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { hubArgs } from './hub-args.mjs';
+import {
+  assert,
+  checker,
+  cleanup,
+  launchBrowser,
+  noHorizontalScroll,
+  repo,
+  shotsDir,
+  startHub,
+  startSim,
+} from './lib.mjs';
+import { namingAndUnits } from './naming.mjs';
 
-const repo = fileURLToPath(new URL('../..', import.meta.url));
-const dist = fileURLToPath(new URL('../dist', import.meta.url));
-const hearthd = process.env.HEARTHD ?? join(repo, 'target/debug/hearthd');
-const simBin = process.env.HEARTH_SIM ?? join(repo, 'target/debug/hearth-sim');
-const shots = join(repo, 'target/screenshots');
-mkdirSync(shots, { recursive: true });
-
-const children = [];
-const dirs = [];
-function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-
-/** Starts hearthd on free loopback ports; resolves with its addresses once it is recording. */
-function startHub(extra) {
-  const dir = mkdtempSync(join(tmpdir(), 'hearth-e2e-'));
-  dirs.push(dir);
-  const args = [...hubArgs(dir), '--ui-dir', dist, ...extra];
-  const proc = spawn(hearthd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(proc);
-  return new Promise((resolve, reject) => {
-    const found = { proc };
-    const timer = setTimeout(() => reject(new Error('hearthd did not start within 30 s')), 30_000);
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      const m = line.match(/^(mqtt|http) listening on (.+)$/);
-      if (m) found[m[1]] = m[2];
-      if (line.startsWith('data folder')) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`hearthd exited with ${code}`)));
-  });
-}
-
-function startSim(mqtt, extra) {
-  const proc = spawn(simBin, ['--broker', `mqtt://${mqtt}`, '--interval', '2s', ...extra], { stdio: 'ignore' });
-  children.push(proc);
-  return proc;
-}
-
-let failures = 0;
-async function check(name, fn) {
-  const t = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - t} ms)`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}: ${e.stack ?? e}`);
-  }
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-async function noHorizontalScroll(page) {
-  const [sw, cw] = await page.evaluate(() => [
-    document.documentElement.scrollWidth,
-    document.documentElement.clientWidth,
-  ]);
-  assert(sw <= cw, `horizontal scroll: content ${sw} px in a ${cw} px viewport`);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    // The pairing URL names the hub as a phone on the LAN would reach it; here that name
-    // leads to the test's loopback hub, and the hub treats it like any LAN address.
-    '--host-resolver-rules=MAP hearth.test 127.0.0.1',
-  ],
-});
+const shots = shotsDir(join(repo, 'target/screenshots'));
+const runner = checker();
+const check = runner.check;
+const browser = await launchBrowser();
 
 try {
-  const demo = await startHub(['--demo', '--demo-rooms', '3', '--public-host', 'hearth.test']);
+  const demo = await startHub(['--demo', '--demo-flavor', 'seed', '--demo-rooms', '3', '--public-host', 'hearth.test']);
   const base = `http://${demo.http}`;
   const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => {
-    failures++;
+    runner.failures++;
     console.log(`FAIL page error: ${e.message}`);
   });
 
@@ -123,6 +50,11 @@ try {
     }
     const value = await page.locator('[data-device="livingroom/temperature"] .value').textContent();
     assert(/°C$/.test(value ?? ''), `temperature shown as ${value}`);
+    const card = page.locator('[data-device="livingroom/temperature"]');
+    const badge = await card.locator('.badge.conv').textContent();
+    assert(badge === 'MQTT', `convention badge ${badge}`);
+    const avail = await card.locator('.avail').textContent();
+    assert(avail === 'Online', `availability ${avail}`);
     await page.locator('[data-device="livingroom/temperature"] .spark canvas').waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(shots, 'devices.png'), fullPage: true });
   });
@@ -159,7 +91,7 @@ try {
   await check('a temperature chart has points for the last hour', async () => {
     await page.goto(base + '/#/device/livingroom/temperature');
     await page.locator('.chart canvas').waitFor({ timeout: 10_000 });
-    const note = await page.locator('p.muted.small').textContent();
+    const note = await page.locator('.chart-note').textContent();
     const points = Number((note ?? '').match(/^(\d+) points/)?.[1]);
     assert(points > 0, `chart note: ${note}`);
     await page.screenshot({ path: join(shots, 'device-temperature.png'), fullPage: true });
@@ -182,6 +114,22 @@ try {
     await page.fill('input[type=search]', 'kitchen/climate');
     const shown = await page.locator('.topic-name').allTextContents();
     assert(!shown.some((s) => s.startsWith('livingroom')), `filter left ${shown}`);
+  });
+
+  await check("a topic's numeric series chart on the Topics page, and its device is linked", async () => {
+    const topic = page.locator('[data-topic="home/kitchen/climate"]');
+    await topic.locator('button[data-chart$="humidity"]').click();
+    await topic.locator('.series .chart canvas').waitFor({ timeout: 10_000 });
+    const note = await topic.locator('.chart-note').textContent();
+    assert(Number(note.match(/^(\d+) points/)?.[1]) > 0, `chart note: ${note}`);
+    await topic.locator('.series button', { hasText: '24 h' }).click();
+    await page
+      .locator('[data-topic="home/kitchen/climate"] .series button[aria-pressed="true"]', { hasText: '24 h' })
+      .waitFor();
+    await page.screenshot({ path: join(shots, 'topics-chart.png'), fullPage: true });
+    await topic.locator('a.device-link').click();
+    await page.waitForURL(/#\/device\/kitchen\/climate$/);
+    await page.locator('.detail-head h1', { hasText: 'climate' }).waitFor({ timeout: 10_000 });
   });
 
   await check('broker page shows clients, rates and listeners', async () => {
@@ -342,6 +290,8 @@ try {
     );
   });
 
+  await namingAndUnits({ page, base, check, shots, mqtt: demo.mqtt });
+
   // A hub with no devices, then lights that never reply, then the hub gone.
   const quiet = await startHub(['--command-timeout', '1s']);
   const qbase = `http://${quiet.http}`;
@@ -386,5 +336,5 @@ try {
   cleanup();
 }
 
-console.log(failures === 0 ? 'e2e: all passed' : `e2e: ${failures} failed`);
-process.exit(failures === 0 ? 0 : 1);
+console.log(runner.failures === 0 ? 'e2e: all passed' : `e2e: ${runner.failures} failed`);
+process.exit(runner.failures === 0 ? 0 : 1);

@@ -10,7 +10,9 @@ import type {
   Command,
   CreatedCredential,
   Credential,
+  DisplaySettings,
   MqttSetup,
+  NamingChange,
   NewCredential,
   Pairing,
   Phone,
@@ -39,11 +41,15 @@ export type LinkState = 'connecting' | 'open' | 'retrying';
 export interface Hub {
   devices(): Promise<Room[]>;
   device(id: string): Promise<Device>;
+  /** Renames a device or moves it to a room (see `NamingChange` for what null and "" mean). */
+  renameDevice(id: string, change: NamingChange): Promise<Device>;
   switchLight(id: string, on: boolean): Promise<Command>;
   commands(id: string, limit?: number): Promise<Command[]>;
   topics(): Promise<TopicNode[]>;
   history(topic: string, field: string, from: number, to: number, points: number): Promise<SeriesHistory>;
   broker(): Promise<BrokerStatus>;
+  preferences(): Promise<DisplaySettings>;
+  setPreferences(p: DisplaySettings): Promise<DisplaySettings>;
   accessInfo(): Promise<AccessInfo>;
   setAccessSettings(s: Settings): Promise<Settings>;
   credentials(): Promise<Credential[]>;
@@ -61,10 +67,19 @@ export interface Hub {
   subscribe(onEvent: (e: HubEvent) => void, onLink?: (s: LinkState, retryInMs?: number) => void): () => void;
 }
 
-/** `room/name` → the API path of a device. */
+/**
+ * A device id's two path segments: the part before its first `/`, and the rest with its own
+ * `/`s encoded, because ids like `z2m/hall/lamp` have any number of levels.
+ */
+export function deviceSegments(id: string): string {
+  const cut = id.indexOf('/');
+  const [group, rest] = cut < 0 ? [id, ''] : [id.slice(0, cut), id.slice(cut + 1)];
+  return `${encodeURIComponent(group)}/${encodeURIComponent(rest)}`;
+}
+
+/** A device id → its API path. */
 export function devicePath(id: string): string {
-  const [room, ...rest] = id.split('/');
-  return `/api/devices/${encodeURIComponent(room)}/${encodeURIComponent(rest.join('/'))}`;
+  return `/api/devices/${deviceSegments(id)}`;
 }
 
 type Fetch = typeof fetch;
@@ -100,6 +115,9 @@ export class HttpHub implements Hub {
   device(id: string) {
     return this.call<Device>(devicePath(id));
   }
+  renameDevice(id: string, change: NamingChange) {
+    return this.send<Device>('PATCH', devicePath(id), change);
+  }
   switchLight(id: string, on: boolean) {
     return this.call<Command>(devicePath(id) + '/switch', {
       method: 'POST',
@@ -125,6 +143,12 @@ export class HttpHub implements Hub {
   }
   broker() {
     return this.call<BrokerStatus>('/api/broker');
+  }
+  preferences() {
+    return this.call<DisplaySettings>('/api/preferences');
+  }
+  setPreferences(p: DisplaySettings) {
+    return this.send<DisplaySettings>('PUT', '/api/preferences', p);
   }
 
   private send<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -47,7 +47,13 @@ export function detailChart(el: HTMLElement, h: History, width: number, unit: st
       scales: { x: { time: true } },
       axes: [
         { stroke: axis, grid: { stroke: grid } },
-        { stroke: axis, grid: { stroke: grid }, values: (_u, vals) => vals.map((v) => `${v}${unit}`) },
+        {
+          stroke: axis,
+          grid: { stroke: grid },
+          values: (_u, vals) => vals.map((v) => `${v}${unit}`),
+          // uPlot's default width clips labels with a unit ("21.6°C"); size it to the longest.
+          size: (_u, vals) => (vals ? Math.max(...vals.map((v) => String(v).length)) * 7 + 20 : 50),
+        },
       ],
       series: [
         {},

@@ -1,9 +1,103 @@
 // How values read on screen.
 
-import type { Command, TopicInfo } from './types';
+import type { Availability, Command, Reading, TopicInfo } from './types';
 
-export function temperature(v: number | null | undefined): string {
-  return v == null || !Number.isFinite(v) ? '—' : `${v.toFixed(1)} °C`;
+/** The household's choice of temperature unit (`GET /api/preferences`). */
+export type TempUnit = '°C' | '°F';
+
+export function isTempUnit(u: unknown): u is TempUnit {
+  return u === '°C' || u === '°F';
+}
+
+/**
+ * A value in the unit the household reads: only temperatures change, and only when their own
+ * unit is known (a series without one is shown as it came rather than guessed at).
+ */
+export function toUnit(v: number, from: string | null | undefined, to: TempUnit): number {
+  if (from === '°C' && to === '°F') return (v * 9) / 5 + 32;
+  if (from === '°F' && to === '°C') return ((v - 32) * 5) / 9;
+  return v;
+}
+
+/** The unit a series is shown in once converted. */
+export function shownUnit(from: string | null | undefined, household: TempUnit): string {
+  return isTempUnit(from) ? household : (from ?? '');
+}
+
+export function temperature(v: number | null | undefined, unit: string = '°C'): string {
+  return v == null || !Number.isFinite(v) ? '—' : `${v.toFixed(1)} ${unit}`;
+}
+
+const QUANTITY: Record<Reading['quantity'], string> = {
+  temperature: 'Temperature',
+  humidity: 'Humidity',
+  battery: 'Battery',
+  linkQuality: 'Link quality',
+  power: 'Power',
+};
+
+export function quantity(q: Reading['quantity']): string {
+  return QUANTITY[q] ?? q;
+}
+
+/** A reading with its unit, temperatures in the household's unit. */
+export function reading(r: Pick<Reading, 'quantity' | 'value' | 'unit'>, household: TempUnit): string {
+  switch (r.quantity) {
+    case 'temperature':
+      return temperature(toUnit(r.value, r.unit, household), shownUnit(r.unit, household) || '°');
+    case 'humidity':
+    case 'battery':
+      return `${Math.round(r.value)} ${r.unit ?? '%'}`;
+    case 'power':
+      return `${r.value < 10 ? r.value.toFixed(1) : Math.round(r.value)} ${r.unit ?? 'W'}`;
+    default:
+      // Link quality has no unit worth naming (Zigbee LQI 0–255, Wi-Fi RSSI in dBm varies).
+      return r.unit ? `${r.value} ${r.unit}` : String(r.value);
+  }
+}
+
+const CONVENTION: Record<string, string> = {
+  home: 'MQTT',
+  tasmota: 'Tasmota',
+  z2m: 'Zigbee2MQTT',
+  shelly: 'Shelly',
+  esphome: 'ESPHome',
+  homie: 'Homie',
+  ha: 'Home Assistant',
+};
+
+export function convention(c: string): string {
+  return CONVENTION[c] ?? c;
+}
+
+/** A time of day, with the date too when it is not today. */
+export function clock(ms: number, now = Date.now()): string {
+  const d = new Date(ms);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return d.toDateString() === new Date(now).toDateString()
+    ? time
+    : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
+}
+
+/** "Online", "Offline since 10:42", "Silent since 10:40", "Unknown". */
+export function availability(a: Availability, now = Date.now()): string {
+  const since = a.sinceMs != null ? ` since ${clock(a.sinceMs, now)}` : '';
+  switch (a.state) {
+    case 'online':
+      return 'Online';
+    case 'offline':
+      return `Offline${since}`;
+    case 'silent':
+      return `Silent${since}`;
+    default:
+      return 'Unknown';
+  }
+}
+
+/** Which message decided the availability, so a surprising "Offline" can be traced. */
+export function availabilitySource(a: Availability): string {
+  if (a.topic) return `${a.topic} said “${a.payload ?? ''}”`;
+  return a.state === 'unknown' ? 'Nothing has said yet' : 'From the device’s own reports';
 }
 
 /** "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago". */
@@ -77,8 +171,10 @@ export function historyCsv(
   min: (number | null)[],
   avg: (number | null)[],
   max: (number | null)[],
+  unit = '',
 ): string {
   const cell = (v: number | null) => (v == null ? '' : String(v));
   const rows = ts.map((t, i) => `${new Date(t * 1000).toISOString()},${cell(min[i])},${cell(avg[i])},${cell(max[i])}`);
-  return ['time,min,avg,max', ...rows].join('\n') + '\n';
+  const head = unit ? `time,min (${unit}),avg (${unit}),max (${unit})` : 'time,min,avg,max';
+  return [head, ...rows].join('\n') + '\n';
 }

@@ -2,7 +2,7 @@
 // and `loading`, which shows a page's data or says why it cannot (and, on a phone that is not
 // paired, how to pair).
 
-import { HubError, type Hub } from './adapter';
+import { HubError, deviceSegments, type Hub } from './adapter';
 import { h, replace } from './dom';
 import type { Event as HubEvent } from './types';
 
@@ -16,6 +16,11 @@ export interface Page {
 export interface PageContext {
   hub: Hub;
   app: HTMLElement;
+}
+
+/** The dashboard's own route to a device's page; the router decodes it back to the id. */
+export function deviceHref(id: string): string {
+  return `#/device/${deviceSegments(id)}`;
 }
 
 const link = () => document.getElementById('link');

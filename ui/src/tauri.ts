@@ -30,6 +30,9 @@ export class TauriHub implements Hub {
   device(id: string) {
     return call<T.Device>('get_device', { id });
   }
+  renameDevice(id: string, change: T.NamingChange) {
+    return call<T.Device>('rename_device', { id, change });
+  }
   switchLight(id: string, on: boolean) {
     return call<T.Command>('switch_light', { id, on });
   }
@@ -44,6 +47,12 @@ export class TauriHub implements Hub {
   }
   broker() {
     return call<T.BrokerStatus>('broker_status');
+  }
+  preferences() {
+    return call<T.DisplaySettings>('get_preferences');
+  }
+  setPreferences(preferences: T.DisplaySettings) {
+    return call<T.DisplaySettings>('set_preferences', { preferences });
   }
   accessInfo() {
     return call<T.AccessInfo>('access_info');

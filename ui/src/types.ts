@@ -204,24 +204,32 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  '/api/devices/{room}/{name}': {
+  '/api/devices/{group}/{rest}': {
     parameters: {
       query?: never;
       header?: never;
       path?: never;
       cookie?: never;
     };
-    /** One device. */
+    /**
+     * One device. A device id is `<group>/<rest>` (`kitchen/lamp`, `tasmota/plug_1`,
+     *     `z2m/hall/lamp`); in the path, `<rest>` is percent-encoded, `/` as `%2F`.
+     */
     get: operations['get_device'];
     put?: never;
     post?: never;
     delete?: never;
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Renames a device or moves it to a room. A field left out stays; `name: null` restores the
+     *     device's own name, `room: null` the room it suggests, `room: ""` means no room. The
+     *     choice is stored and outlives restarts and the device's own messages.
+     */
+    patch: operations['patch_device'];
     trace?: never;
   };
-  '/api/devices/{room}/{name}/commands': {
+  '/api/devices/{group}/{rest}/commands': {
     parameters: {
       query?: never;
       header?: never;
@@ -238,7 +246,7 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  '/api/devices/{room}/{name}/switch': {
+  '/api/devices/{group}/{rest}/switch': {
     parameters: {
       query?: never;
       header?: never;
@@ -404,6 +412,24 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/preferences': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** How the dashboard shows readings, for the whole household. */
+    get: operations['get_preferences'];
+    /** Changes how the dashboard shows readings: `temperatureUnit` `°C` or `°F`. */
+    put: operations['put_preferences'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/topics': {
     parameters: {
       query?: never;
@@ -481,6 +507,21 @@ export interface components {
       code: string;
       message: string;
     };
+    /** @description A device's availability, and what says so. */
+    Availability: {
+      payload?: string | null;
+      /**
+       * Format: int64
+       * @description Since when the state holds (Unix milliseconds).
+       */
+      sinceMs?: number | null;
+      state: components['schemas']['Presence'];
+      /**
+       * @description The message that said so: its topic and payload. None when the state is inferred
+       *     from the device's own reports.
+       */
+      topic?: string | null;
+    };
     /** @description The broker's state. */
     BrokerStatus: {
       /**
@@ -521,6 +562,8 @@ export interface components {
       /** Format: int64 */
       readingsStored: number;
       topics: number;
+      /** @description Topics no device convention recognises: in the topic list, not on a device. */
+      unclaimedTopics: number;
       /** Format: int64 */
       uptimeSecs: number;
     };
@@ -581,39 +624,64 @@ export interface components {
       lastCommand?: components['schemas']['Command'] | null;
       light?: components['schemas']['LightStatus'] | null;
     };
-    /** @description A device as its topics describe it. */
+    /** @description A device as its topics describe it, whatever its convention. */
     DeviceInfo: {
-      /** @description Where commands go (lights), by the light's convention. */
+      availability: components['schemas']['Availability'];
+      /**
+       * @description How commands are addressed, stored with each command (`same-topic`, `set-topic`,
+       *     `tasmota`, `z2m`, `shelly-rpc`, …).
+       */
+      commandConvention?: string | null;
+      /** @description Where commands go, for a light. */
       commandTopic?: string | null;
-      /** @description The light's command convention (`same-topic`, `set-topic`). */
-      convention?: string | null;
-      /** @description `<room>/<thing>`, unique. */
+      /** @description `home`, `tasmota`, `z2m`, `shelly`, `esphome`, `homie` or `ha`. */
+      convention: string;
+      /** @description Whether the household renamed it or chose its room. */
+      customised: boolean;
+      /**
+       * @description Stable and unique: `<room>/<thing>` for the seed's layout, `<convention>/<device>`
+       *     (`tasmota/tasmota_A1B2C3`, `z2m/<friendly name>`) for the others.
+       */
       id: string;
       kind: components['schemas']['DeviceKind'];
       /** @description The last payload on the state topic, as text. */
       lastPayload: string;
       /** Format: int64 */
       lastSeenMs: number;
+      manufacturer?: string | null;
+      model?: string | null;
+      /** @description The name the household gave it, else the convention's friendly name. */
       name: string;
-      room: string;
-      /** @description Where the device publishes its readings or its status. */
+      /** @description Latest reading per quantity. */
+      readings: components['schemas']['Reading'][];
+      /**
+       * @description The household's room for it, else the one its topic or discovery suggests; none when
+       *     unassigned.
+       */
+      room?: string | null;
+      /** @description Where its light status, else its main reading, arrives. */
       stateTopic: string;
       /**
        * Format: double
-       * @description For a temperature sensor, its last temperature.
+       * @description Its temperature, from `readings`, in `temperature_unit`.
        */
       temperature?: number | null;
-      /**
-       * @description The series the temperature is recorded under: the JSON field (`temperature`,
-       *     `DS18B20.Temperature`), empty for a plain number.
-       */
       temperatureField?: string | null;
+      /** @description The series its temperature is recorded under, on its temperature topic. */
+      temperatureTopic?: string | null;
+      temperatureUnit?: string | null;
     };
     /**
-     * @description Kinds of device the hub recognises.
+     * @description Kinds of device the hub recognises: a device that switches is a light, one that reports
+     *     a temperature and does not switch is a temperature sensor.
      * @enum {string}
      */
     DeviceKind: 'temperature' | 'light' | 'other';
+    /** @description How the dashboard shows readings, for the whole household. */
+    DisplaySettings: {
+      /** @description `°C` or `°F`. */
+      temperatureUnit: string;
+    };
     /** @description One listener as seen from the LAN. */
     Endpoint: {
       /** @description Reachable from other machines (not bound to loopback). */
@@ -645,6 +713,10 @@ export interface components {
       | (components['schemas']['BrokerStatus'] & {
           /** @enum {string} */
           type: 'broker_stats';
+        })
+      | (components['schemas']['RemovedDevice'] & {
+          /** @enum {string} */
+          type: 'device_removed';
         });
     /**
      * @description A history answer in the columnar shape uPlot takes: `ts` ascending in Unix seconds (the
@@ -710,6 +782,15 @@ export interface components {
       /** @description The phone's or person's name, e.g. "Ann's phone". */
       name: string;
     };
+    /**
+     * @description A change to a device's name or room. A field left out stays as it is; `name: null` goes
+     *     back to the device's own name, `room: null` to the room its topic or discovery suggests,
+     *     and `room: ""` says it is in no room.
+     */
+    NamingChange: {
+      name?: string | null;
+      room?: string | null;
+    };
     /** @description A new credential, as asked for. */
     NewCredential: {
       label?: string | null;
@@ -767,6 +848,29 @@ export interface components {
       /** Format: int64 */
       revokedMs?: number | null;
     };
+    /**
+     * @description Whether a device is reachable.
+     * @enum {string}
+     */
+    Presence: 'online' | 'offline' | 'unknown' | 'silent';
+    /**
+     * @description What a reading measures.
+     * @enum {string}
+     */
+    Quantity: 'temperature' | 'humidity' | 'battery' | 'linkQuality' | 'power';
+    /** @description A device's latest reading of one quantity. */
+    Reading: {
+      field: string;
+      quantity: components['schemas']['Quantity'];
+      /** @description The series it is recorded under: `/api/history?topic=…&field=…`. */
+      topic: string;
+      /** Format: int64 */
+      tsMs: number;
+      /** @description `°C`, `°F`, `%`, `W`; none when the device does not say. */
+      unit?: string | null;
+      /** Format: double */
+      value: number;
+    };
     /** @description A numeric reading as it arrives. */
     ReadingEvent: {
       /** @description The JSON field it came from; empty for a plain number. */
@@ -779,6 +883,10 @@ export interface components {
       tsMs: number;
       /** Format: double */
       value: number;
+    };
+    /** @description Device ids that went away (`device_removed`). */
+    RemovedDevice: {
+      id: string;
     };
     /**
      * @description What a client asks to do.
@@ -795,10 +903,10 @@ export interface components {
      * @enum {string}
      */
     Role: 'user' | 'device' | 'phone';
-    /** @description A room and its devices, ordered by name. */
+    /** @description A room and its devices, ordered by name. Devices with no room come last, under none. */
     Room: {
       devices: components['schemas']['Device'][];
-      room: string;
+      room?: string | null;
     };
     /** @description One rule of a credential's list. */
     Rule: {
@@ -822,6 +930,8 @@ export interface components {
        */
       to: number;
       topic: string;
+      /** @description The unit the values are in (`°C`, `°F`, `%`, `W`), when the device said. */
+      unit?: string | null;
     };
     /** @description Access settings the user changes from the dashboard. */
     Settings: {
@@ -844,6 +954,13 @@ export interface components {
     };
     /** @description What the registry knows about one topic. */
     TopicInfo: {
+      /** @description The device a convention recognised this topic as part of. */
+      device?: string | null;
+      /**
+       * @description The numeric series the last payload carried (`""` for a plain number), each
+       *     chartable through `/api/history`.
+       */
+      fields: string[];
       /** Format: int64 */
       firstSeenMs: number;
       /** @description The last payload, cut to the registry's limit (lossy UTF-8). */
@@ -890,6 +1007,7 @@ export type AclTest = components['schemas']['AclTest'];
 export type Action = components['schemas']['Action'];
 export type Anonymous = components['schemas']['Anonymous'];
 export type ApiError = components['schemas']['ApiError'];
+export type Availability = components['schemas']['Availability'];
 export type BrokerStatus = components['schemas']['BrokerStatus'];
 export type Command = components['schemas']['Command'];
 export type CreatedCredential = components['schemas']['CreatedCredential'];
@@ -897,6 +1015,7 @@ export type Credential = components['schemas']['Credential'];
 export type Device = components['schemas']['Device'];
 export type DeviceInfo = components['schemas']['DeviceInfo'];
 export type DeviceKind = components['schemas']['DeviceKind'];
+export type DisplaySettings = components['schemas']['DisplaySettings'];
 export type Endpoint = components['schemas']['Endpoint'];
 export type Event = components['schemas']['Event'];
 export type History = components['schemas']['History'];
@@ -905,6 +1024,7 @@ export type LightStatus = components['schemas']['LightStatus'];
 export type Listener = components['schemas']['Listener'];
 export type MqttSetup = components['schemas']['MqttSetup'];
 export type MqttSetupRequest = components['schemas']['MqttSetupRequest'];
+export type NamingChange = components['schemas']['NamingChange'];
 export type NewCredential = components['schemas']['NewCredential'];
 export type Origin = components['schemas']['Origin'];
 export type Outcome = components['schemas']['Outcome'];
@@ -912,7 +1032,11 @@ export type PairRequest = components['schemas']['PairRequest'];
 export type Pairing = components['schemas']['Pairing'];
 export type Permission = components['schemas']['Permission'];
 export type Phone = components['schemas']['Phone'];
+export type Presence = components['schemas']['Presence'];
+export type Quantity = components['schemas']['Quantity'];
+export type Reading = components['schemas']['Reading'];
 export type ReadingEvent = components['schemas']['ReadingEvent'];
+export type RemovedDevice = components['schemas']['RemovedDevice'];
 export type Request = components['schemas']['Request'];
 export type Resolution = components['schemas']['Resolution'];
 export type Role = components['schemas']['Role'];
@@ -1398,10 +1522,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The room, as in home/<room>/<name> */
-        room: string;
-        /** @description The device's name */
-        name: string;
+        /** @description The id's first level: the room in home/<room>/<name>, else the convention */
+        group: string;
+        /** @description The rest of the id, percent-encoded */
+        rest: string;
       };
       cookie?: never;
     };
@@ -1426,6 +1550,51 @@ export interface operations {
       };
     };
   };
+  patch_device: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group: string;
+        rest: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['NamingChange'];
+      };
+    };
+    responses: {
+      /** @description The device as it is now */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Device'];
+        };
+      };
+      /** @description Malformed JSON, or a name or room that is empty, longer than 100 characters or has control characters */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description No such device */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
   light_commands: {
     parameters: {
       query?: {
@@ -1436,8 +1605,8 @@ export interface operations {
       };
       header?: never;
       path: {
-        room: string;
-        name: string;
+        group: string;
+        rest: string;
       };
       cookie?: never;
     };
@@ -1476,8 +1645,8 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        room: string;
-        name: string;
+        group: string;
+        rest: string;
       };
       cookie?: never;
     };
@@ -1507,6 +1676,15 @@ export interface operations {
       };
       /** @description No such device */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description The light's availability says offline */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -1814,6 +1992,57 @@ export interface operations {
         };
       };
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  get_preferences: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DisplaySettings'];
+        };
+      };
+    };
+  };
+  put_preferences: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DisplaySettings'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DisplaySettings'];
+        };
+      };
+      /** @description Malformed JSON or a unit other than °C/°F */
+      400: {
         headers: {
           [name: string]: unknown;
         };

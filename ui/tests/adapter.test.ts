@@ -30,6 +30,8 @@ afterEach(() => {
 describe('HttpHub', () => {
   it('builds device paths with each part encoded', () => {
     expect(devicePath('living room/light')).toBe('/api/devices/living%20room/light');
+    // Only the first `/` separates the two segments; the rest's own are encoded.
+    expect(devicePath('z2m/hall/lamp')).toBe('/api/devices/z2m/hall%2Flamp');
   });
 
   it('posts a switch as JSON and returns the command', async () => {

@@ -26,6 +26,16 @@ describe('format', () => {
     expect(fmt.temperature(-3)).toBe('-3.0 °C');
     expect(fmt.temperature(null)).toBe('—');
     expect(fmt.temperature(Number.NaN)).toBe('—');
+    expect(fmt.temperature(70.25, '°F')).toBe('70.3 °F');
+  });
+
+  it('converts temperatures to the household unit, and leaves other units alone', () => {
+    expect(fmt.toUnit(20, '°C', '°F')).toBe(68);
+    expect(fmt.toUnit(212, '°F', '°C')).toBe(100);
+    expect(fmt.toUnit(40, '%', '°F')).toBe(40);
+    expect(fmt.reading({ quantity: 'temperature', value: 68.4, unit: '°F' }, '°C')).toBe('20.2 °C');
+    expect(fmt.reading({ quantity: 'humidity', value: 44.72, unit: '%' }, '°C')).toBe('45 %');
+    expect(fmt.reading({ quantity: 'linkQuality', value: 120, unit: null }, '°C')).toBe('120');
   });
 
   it('says how long ago', () => {

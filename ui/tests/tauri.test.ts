@@ -23,6 +23,11 @@ describe('TauriHub', () => {
     });
     await hub.commands('hall/light');
     expect(invoke).toHaveBeenLastCalledWith('light_commands', { id: 'hall/light', limit: 50 });
+    await hub.renameDevice('z2m/hall/lamp', { name: 'Lamp', room: '' });
+    expect(invoke).toHaveBeenLastCalledWith('rename_device', {
+      id: 'z2m/hall/lamp',
+      change: { name: 'Lamp', room: '' },
+    });
   });
 
   it("turns the shell's {code, message} errors into HubErrors", async () => {

@@ -1,121 +1,112 @@
-// One device: a temperature's history chart (ranges, custom range, zoom, CSV), or a light's
-// switch and command log.
+// One device: what it is and whether it is reachable, its name and room, a light's switch and
+// command log, and a history chart of any of its readings (ranges, custom range, zoom, CSV).
 
-import type uPlot from 'uplot';
 import { HubError } from '../adapter';
-import { detailChart, toData } from '../charts';
+import {
+  availabilityLine,
+  conventionBadge,
+  makeAndModel,
+  offlineReason,
+  readingsList,
+  temperatureText,
+} from '../cards';
 import { h, replace } from '../dom';
 import * as fmt from '../format';
+import { namingForm } from '../naming';
 import { loading, type Page, type PageContext } from '../page';
-import type { Device } from '../types';
+import { seriesChart, type SeriesChart } from '../series';
+import type { Device, Reading } from '../types';
+import { householdUnit, loadUnit } from '../units';
+import { failure, statusLine } from '../widgets';
 
-const RANGES: [string, number][] = [
-  ['1 h', 3600],
-  ['24 h', 86_400],
-  ['7 d', 7 * 86_400],
-  ['30 d', 30 * 86_400],
-];
+/** The series a device's chart can show: each reading, the temperature first. */
+function seriesOf(d: Device): Pick<Reading, 'quantity' | 'topic' | 'field'>[] {
+  const list: Pick<Reading, 'quantity' | 'topic' | 'field'>[] = [...d.readings].sort(
+    (a, b) => Number(b.quantity === 'temperature') - Number(a.quantity === 'temperature'),
+  );
+  if (d.temperatureTopic && !list.some((r) => r.quantity === 'temperature'))
+    list.unshift({ quantity: 'temperature', topic: d.temperatureTopic, field: d.temperatureField ?? '' });
+  return list;
+}
+
+function short(text: string): string {
+  return text.length > 40 ? text.slice(0, 40) + '…' : text;
+}
 
 export function devicePage({ hub, app }: PageContext, id: string): Page {
   const root = h('section', {});
   replace(app, h('p', {}, h('a', { href: '#/devices' }, '← Devices')), root);
-  let chart: uPlot | null = null;
   let device: Device | null = null;
-  let live = true;
-  let data: { ts: number[]; min: (number | null)[]; avg: (number | null)[]; max: (number | null)[] } | null = null;
+  let chart: SeriesChart | null = null;
   let log: HTMLElement | null = null;
-  let field = '';
+  const head = h('header', { class: 'detail-head' });
+  const now = h('div', { class: 'now' });
+  const light = h('div', { class: 'light-panel' });
+  const switching = statusLine();
 
-  const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': 'Temperature history' });
-  const note = h('p', { class: 'muted small' });
+  const showHead = (d: Device) => {
+    const made = makeAndModel(d);
+    replace(
+      head,
+      h('h1', {}, d.name, ' ', conventionBadge(d.convention)),
+      h('p', { class: 'muted' }, [d.room ?? 'No room', made].filter(Boolean).join(' · ')),
+      ...availabilityLine(d.availability, true),
+      h(
+        'p',
+        { class: 'muted small ids' },
+        `${d.id} · ${d.stateTopic}${d.commandConvention ? ` · commands: ${d.commandConvention}` : ''} · seen ${fmt.ago(d.lastSeenMs)}`,
+      ),
+    );
+  };
 
-  const loadRange = (from: number, to: number, isLive: boolean) => {
+  const showNow = (d: Device) => {
+    replace(
+      now,
+      d.kind === 'temperature' ? h('p', { class: 'value' }, temperatureText(d, householdUnit())) : null,
+      readingsList(d.readings, householdUnit(), d.kind === 'temperature' ? 'temperature' : undefined),
+      d.kind === 'other' && d.readings.length === 0 ? h('pre', { class: 'payload' }, d.lastPayload) : null,
+    );
+  };
+
+  const switchTo = (on: boolean) => {
     if (!device) return;
-    live = isLive;
-    hub.history(device.stateTopic, field, from, to, 600).then(
-      (s) => {
-        data = { ts: s.history.ts, min: s.history.min, avg: s.history.avg, max: s.history.max };
-        const { ts, resolution, bucketSecs } = s.history;
-        note.textContent = `${ts.length} points, ${resolution} data, ${bucketSecs} s buckets. Drag to zoom, double-click to zoom out.`;
-        chart?.destroy();
-        chartBox.replaceChildren();
-        chart = detailChart(chartBox, s.history, Math.max(280, chartBox.clientWidth || 600), '°', from, to);
-      },
-      (e: Error) => {
-        chart?.destroy();
-        chart = null;
-        data = null;
-        replace(
-          chartBox,
-          h(
-            'p',
-            { class: 'muted' },
-            e instanceof HubError && e.code === 'not_found'
-              ? 'No readings recorded in this range yet.'
-              : `Cannot load the history: ${e.message}`,
-          ),
+    switching.ok(`Switching ${on ? 'ON' : 'OFF'}…`);
+    hub.switchLight(device.id, on).then(
+      () => switching.ok(`${on ? 'ON' : 'OFF'} sent; its fate is in the log below.`),
+      (e: unknown) => {
+        switching.err(
+          e instanceof HubError && e.code === 'device_offline' ? failure(e) : `Could not switch: ${failure(e)}`,
         );
-        note.textContent = '';
+        switching.el.setAttribute('role', 'alert');
       },
     );
   };
 
-  const rangeButtons = () => {
-    const from = h('input', { type: 'datetime-local', 'aria-label': 'From' }) as HTMLInputElement;
-    const to = h('input', { type: 'datetime-local', 'aria-label': 'To' }) as HTMLInputElement;
-    return h(
-      'div',
-      { class: 'ranges', role: 'group', 'aria-label': 'Range' },
-      ...RANGES.map(([label, secs], i) =>
-        h(
-          'button',
-          {
-            'aria-pressed': String(i === 0),
-            onclick: (ev: Event) => {
-              for (const b of (ev.currentTarget as HTMLElement).parentElement!.querySelectorAll('button[aria-pressed]'))
-                b.setAttribute('aria-pressed', 'false');
-              (ev.currentTarget as HTMLElement).setAttribute('aria-pressed', 'true');
-              const now = Date.now() / 1000;
-              loadRange(now - secs, now + 1, true);
-            },
-          },
-          label,
-        ),
+  const showLight = (d: Device) => {
+    const reason = offlineReason(d);
+    replace(
+      light,
+      h(
+        'p',
+        { class: 'light-state' },
+        `State: ${(d.light?.state ?? 'unknown').toUpperCase()}`,
+        d.light
+          ? h(
+              'span',
+              { class: 'muted small', title: d.light.payload },
+              // A JSON status (Shelly, Zigbee2MQTT) runs to hundreds of characters; the title has it all.
+              ` (status “${short(d.light.payload)}” ${fmt.ago(d.light.updatedMs)})`,
+            )
+          : null,
       ),
       h(
-        'span',
-        { class: 'custom' },
-        from,
-        to,
-        h(
-          'button',
-          {
-            onclick: () => {
-              const f = Date.parse(from.value) / 1000;
-              const t = Date.parse(to.value) / 1000;
-              if (Number.isFinite(f) && Number.isFinite(t) && t > f) loadRange(f, t, false);
-              else alert('Pick a start and an end after it.');
-            },
-          },
-          'Show',
-        ),
+        'div',
+        { class: 'light-actions' },
+        h('button', { type: 'button', disabled: reason !== null, onclick: () => switchTo(true) }, 'Switch ON'),
+        h('button', { type: 'button', disabled: reason !== null, onclick: () => switchTo(false) }, 'Switch OFF'),
       ),
-      h(
-        'button',
-        {
-          onclick: () => {
-            if (!data || !device) return;
-            const blob = new Blob([fmt.historyCsv(data.ts, data.min, data.avg, data.max)], { type: 'text/csv' });
-            const a = h('a', {
-              href: URL.createObjectURL(blob),
-              download: `${device.id.replace('/', '-')}.csv`,
-            }) as HTMLAnchorElement;
-            a.click();
-            URL.revokeObjectURL(a.href);
-          },
-        },
-        'Export CSV',
-      ),
+      reason ? h('p', { class: 'refusal' }, reason) : null,
+      switching.el,
     );
   };
 
@@ -156,76 +147,90 @@ export function devicePage({ hub, app }: PageContext, id: string): Page {
     );
   };
 
+  const history = (d: Device): HTMLElement | null => {
+    const series = seriesOf(d);
+    if (series.length === 0) return null;
+    const box = h('div', {});
+    const open = (i: number) => {
+      chart?.destroy();
+      const s = series[i];
+      const label = fmt.quantity(s.quantity);
+      chart = seriesChart(hub, s.topic, s.field, label, `${d.id}-${s.quantity}`);
+      replace(box, chart.el);
+    };
+    const picker =
+      series.length < 2
+        ? null
+        : h(
+            'div',
+            { class: 'ranges series-picker', role: 'group', 'aria-label': 'Series' },
+            ...series.map((s, i) =>
+              h(
+                'button',
+                {
+                  type: 'button',
+                  'aria-pressed': String(i === 0),
+                  onclick: (ev: Event) => {
+                    for (const b of picker!.querySelectorAll('button')) b.setAttribute('aria-pressed', 'false');
+                    (ev.currentTarget as HTMLElement).setAttribute('aria-pressed', 'true');
+                    open(i);
+                  },
+                },
+                fmt.quantity(s.quantity),
+              ),
+            ),
+          );
+    open(0);
+    return h('section', { 'aria-label': 'History' }, h('h2', {}, 'History'), picker, box);
+  };
+
   const stop = loading(
     root,
-    () => hub.device(id),
-    (d) => {
+    () => Promise.all([hub.device(id), hub.devices(), loadUnit(hub)]),
+    ([d, rooms]) => {
       device = d;
-      field = d.temperatureField ?? '';
-      const head = h(
-        'header',
-        { class: 'detail-head' },
-        h('h1', {}, `${d.name}`, h('span', { class: 'muted' }, ` · ${d.room}`)),
-        h(
-          'p',
-          { class: 'muted' },
-          `${d.stateTopic} · ${d.kind}${d.convention ? ' · ' + d.convention : ''} · seen ${fmt.ago(d.lastSeenMs)}`,
-        ),
-      );
+      const roomNames = rooms.flatMap((r) => (r.room ? [r.room] : []));
+      showHead(d);
+      showNow(d);
+      const naming = namingForm(hub, d, roomNames, (saved) => {
+        device = { ...saved, lastCommand: device?.lastCommand ?? saved.lastCommand };
+        showHead(device);
+      });
+      const parts: (HTMLElement | null)[] = [head, now];
       if (d.kind === 'light') {
+        showLight(d);
         log = h('div', {});
-        replace(
-          root,
-          head,
-          h('p', {}, `State: ${(d.light?.state ?? 'unknown').toUpperCase()}`),
-          h(
-            'div',
-            { class: 'light-actions' },
-            h(
-              'button',
-              { onclick: () => hub.switchLight(d.id, true).catch((e: Error) => alert(e.message)) },
-              'Switch ON',
-            ),
-            h(
-              'button',
-              { onclick: () => hub.switchLight(d.id, false).catch((e: Error) => alert(e.message)) },
-              'Switch OFF',
-            ),
-          ),
-          h('h2', {}, 'Command log'),
-          log,
-        );
-        loadLog();
-      } else {
-        replace(
-          root,
-          head,
-          h('p', { class: 'value' }, d.kind === 'temperature' ? fmt.temperature(d.temperature) : d.lastPayload),
-          rangeButtons(),
-          chartBox,
-          note,
-        );
-        const now = Date.now() / 1000;
-        loadRange(now - 3600, now + 1, true);
+        parts.push(light);
       }
+      parts.push(naming, history(d));
+      if (log) parts.push(h('h2', {}, 'Command log'), log);
+      replace(root, ...parts);
+      loadLog();
     },
   );
 
   return {
     onEvent(e) {
       if (!device) return;
-      if (e.type === 'reading' && live && chart && data && e.topic === device.stateTopic && e.field === field) {
-        const t = Math.floor(e.tsMs / 1000);
-        data.ts.push(t);
-        data.min.push(e.value);
-        data.avg.push(e.value);
-        data.max.push(e.value);
-        const end = chart.scales.x.max ?? t;
-        chart.setData(toData({ ...data, bucketSecs: 0, resolution: 'raw' }), false);
-        // Follow new readings unless the person has zoomed into the past.
-        if (end >= t - 120) chart.setScale('x', { min: chart.scales.x.min ?? t - 3600, max: Math.max(end, t + 1) });
-      } else if (e.type === 'command_updated' && e.light === device.id) {
-        loadLog();
+      if (e.type === 'reading') chart?.onReading(e);
+      else if (e.type === 'command_updated' && e.light === device.id) loadLog();
+      else if (e.type === 'device_updated' && e.id === device.id) {
+        const { type: _t, ...d } = e;
+        device = d;
+        showHead(d);
+        showNow(d);
+        if (d.kind === 'light') showLight(d);
+      } else if (e.type === 'light_state' && e.light === device.id) {
+        const { type: _t, ...l } = e;
+        device = { ...device, light: l };
+        if (device.kind === 'light') showLight(device);
+      } else if (e.type === 'device_removed' && e.id === device.id) {
+        replace(
+          root,
+          h('div', { class: 'empty', role: 'status' }, `${device.name} is gone: the hub no longer knows this device.`),
+        );
+        chart?.destroy();
+        chart = null;
       }
     },
     leave() {

@@ -1,9 +1,13 @@
-// Topics: every topic seen, as a tree with message counts and last payloads, and a filter.
+// Topics: every topic seen, as a tree with message counts and last payloads, and a filter. A
+// topic with numeric series offers a chart of each, and a topic a device owns links to it, so
+// what no convention recognised can still be followed and what one did can be traced.
 
 import { h, replace } from '../dom';
 import * as fmt from '../format';
-import { loading, type Page, type PageContext } from '../page';
-import type { TopicNode } from '../types';
+import { deviceHref, loading, type Page, type PageContext } from '../page';
+import { seriesChart, type SeriesChart } from '../series';
+import type { TopicInfo, TopicNode } from '../types';
+import { loadUnit } from '../units';
 
 export function topicsPage({ hub, app }: PageContext): Page {
   const root = h('section', {});
@@ -14,6 +18,48 @@ export function topicsPage({ hub, app }: PageContext): Page {
   }) as HTMLInputElement;
   replace(app, h('h1', {}, 'Topics'), search, root);
   let tree: TopicNode[] = [];
+  let names = new Map<string, string>();
+  // Open charts outlive the tree's redraws: the same element is put back in the new tree.
+  const charts = new Map<string, SeriesChart>();
+  const key = (topic: string, field: string) => `${topic}\n${field}`;
+
+  const toggle = (info: TopicInfo, field: string) => {
+    const k = key(info.topic, field);
+    const open = charts.get(k);
+    if (open) {
+      open.destroy();
+      charts.delete(k);
+    } else {
+      const label = field ? `${info.topic} ${field}` : info.topic;
+      charts.set(k, seriesChart(hub, info.topic, field, label, field ? `${info.topic}-${field}` : info.topic));
+    }
+    render();
+    root.querySelector<HTMLElement>(`button[data-chart="${CSS.escape(k)}"]`)?.focus();
+  };
+
+  const seriesRow = (info: TopicInfo): HTMLElement | null => {
+    if (info.fields.length === 0 && !info.device) return null;
+    return h(
+      'div',
+      { class: 'topic-actions' },
+      info.device
+        ? h(
+            'a',
+            { class: 'device-link', href: deviceHref(info.device) },
+            `Device: ${names.get(info.device) ?? info.device}`,
+          )
+        : null,
+      ...info.fields.map((f) => {
+        const k = key(info.topic, f);
+        return h(
+          'button',
+          { type: 'button', 'data-chart': k, 'aria-expanded': String(charts.has(k)), onclick: () => toggle(info, f) },
+          `Chart ${f || 'value'}`,
+        );
+      }),
+    );
+  };
+
   const matches = (n: TopicNode, q: string): boolean =>
     n.path.toLowerCase().includes(q) || n.children.some((c) => matches(c, q));
   const node = (n: TopicNode, q: string): HTMLElement => {
@@ -24,6 +70,7 @@ export function topicsPage({ hub, app }: PageContext): Page {
       n.name || '(empty)',
       h('span', { class: 'count' }, ` ${n.messages.toLocaleString('en')} msg`),
       info?.retained ? h('span', { class: 'badge' }, 'retained') : null,
+      info?.device ? h('span', { class: 'badge' }, 'device') : null,
     );
     const detail = info
       ? h(
@@ -35,12 +82,14 @@ export function topicsPage({ hub, app }: PageContext): Page {
             `${info.topic} · QoS ${info.qos} · ${info.payloadBytes} bytes · ${fmt.ago(info.lastSeenMs)}`,
           ),
           h('pre', { class: info.truncated ? 'payload truncated' : 'payload' }, fmt.payload(info)),
+          seriesRow(info),
+          ...info.fields.map((f) => charts.get(key(info.topic, f))?.el),
         )
       : null;
-    if (n.children.length === 0) return h('div', { class: 'leaf' }, label, detail);
+    if (n.children.length === 0) return h('div', { class: 'leaf', 'data-topic': n.path }, label, detail);
     return h(
       'details',
-      { open: true },
+      { open: true, 'data-topic': n.path },
       h('summary', {}, label),
       detail,
       h('div', { class: 'children' }, ...n.children.filter((c) => matches(c, q)).map((c) => node(c, q))),
@@ -57,19 +106,27 @@ export function topicsPage({ hub, app }: PageContext): Page {
     );
   };
   search.addEventListener('input', render);
+  const deviceNames = () =>
+    hub.devices().then(
+      (rooms) => new Map(rooms.flatMap((r) => r.devices.map((d) => [d.id, d.name] as const))),
+      () => names,
+    );
   const stop = loading(
     root,
-    () => hub.topics(),
-    (t) => {
+    () => Promise.all([hub.topics(), deviceNames(), loadUnit(hub)]),
+    ([t, n]) => {
       tree = t;
+      names = n;
       render();
     },
   );
   const refresh = setInterval(
     () =>
-      hub.topics().then(
-        (t) => {
+      Promise.all([hub.topics(), deviceNames()]).then(
+        ([t, n]) => {
           tree = t;
+          names = n;
+          // Redrawing under someone's focus would lose their place (a range button, a date).
           if (!root.querySelector(':focus')) render();
         },
         () => {},
@@ -77,9 +134,13 @@ export function topicsPage({ hub, app }: PageContext): Page {
     5000,
   );
   return {
+    onEvent(e) {
+      if (e.type === 'reading') charts.get(key(e.topic, e.field))?.onReading(e);
+    },
     leave() {
       stop();
       clearInterval(refresh);
+      charts.forEach((c) => c.destroy());
     },
   };
 }
