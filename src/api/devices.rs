@@ -130,15 +130,17 @@ impl Api {
                 None => current.room,
             },
         };
-        p.registry.set_naming(id, naming.clone())?;
+        naming.check()?;
+        // Stored first: a hub that cannot store it must not show it as if it would last.
         p.store
             .save_naming(&NamingRow {
                 id: id.to_string(),
-                name: naming.name,
+                name: naming.name.clone(),
                 room_chosen: naming.room.is_some(),
-                room: naming.room.flatten(),
+                room: naming.room.clone().flatten(),
             })
             .await?;
+        p.registry.set_naming(id, naming)?;
         self.device(id)
     }
 

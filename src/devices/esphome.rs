@@ -29,6 +29,9 @@ const COMPONENTS: [&str; 12] = [
     "lock",
 ];
 const MAX_NODES: usize = 4096;
+/// Home Assistant's discovery prefix: topics under it are discovery's own (its examples put
+/// entity topics there, `homeassistant/light/kitchen/state`), never an ESPHome node's.
+const DISCOVERY_PREFIX: &str = "homeassistant";
 
 #[derive(Default)]
 pub struct EspHome {
@@ -65,7 +68,10 @@ impl Convention for EspHome {
                 true
             }
             [node, component, object, end @ ("state" | "command")]
-                if !node.is_empty() && !object.is_empty() && COMPONENTS.contains(&component) =>
+                if !node.is_empty()
+                    && node != DISCOVERY_PREFIX
+                    && !object.is_empty()
+                    && COMPONENTS.contains(&component) =>
             {
                 let main = device_id(node);
                 out.push(fact(
@@ -156,7 +162,9 @@ impl Convention for EspHome {
         let parts: Vec<&str> = topic.split('/').collect();
         match parts[..] {
             [node, "status"] => Some(device_id(node)),
-            [node, component, object, "state" | "command"] if COMPONENTS.contains(&component) => {
+            [node, component, object, "state" | "command"]
+                if node != DISCOVERY_PREFIX && COMPONENTS.contains(&component) =>
+            {
                 match self.first.get(node) {
                     Some(first) if first != object && matches!(component, "light" | "switch") => {
                         Some(format!("{}/{object}", device_id(node)))

@@ -13,6 +13,7 @@
 //! the entity type, and neither is useful alone.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use serde_json::{Map, Value};
 
@@ -25,9 +26,11 @@ use super::{Message, Quantity};
 const PREFIX: &str = "homeassistant/";
 /// Configs remembered at once.
 const MAX_CONFIGS: usize = 10_000;
+/// Components read from one device config; a real device has a few dozen at most.
+const MAX_COMPONENTS: usize = 256;
 
 /// The abbreviations the hub reads, from Home Assistant's list.
-const ABBREVIATIONS: [(&str, &str); 24] = [
+const ABBREVIATIONS: [(&str, &str); 26] = [
     ("availability", "avty"),
     ("availability_topic", "avty_t"),
     ("payload_available", "pl_avail"),
@@ -52,6 +55,23 @@ const ABBREVIATIONS: [(&str, &str); 24] = [
     ("platform", "p"),
     ("topic", "t"),
     ("origin", "o"),
+    ("availability_template", "avty_tpl"),
+    ("availability_mode", "avty_mode"),
+];
+
+/// What a device config shares with its components (Home Assistant's "shared options").
+const SHARED: [&str; 11] = [
+    "~",
+    "availability",
+    "availability_topic",
+    "availability_mode",
+    "availability_template",
+    "payload_available",
+    "payload_not_available",
+    "command_topic",
+    "state_topic",
+    "qos",
+    "encoding",
 ];
 
 /// A config's value by its full key or its abbreviation.
@@ -89,9 +109,11 @@ struct Entity {
     component: String,
     state_topic: Option<String>,
     command_topic: Option<String>,
-    /// Topic, payload meaning online, payload meaning offline.
-    availability: Vec<(String, String, String)>,
+    availability: Vec<Avail>,
+    mode: Mode,
     value: Option<Template>,
+    /// Its template is one the hub cannot evaluate: its values are not read at all.
+    unreadable: bool,
     payload_on: String,
     payload_off: String,
     state_on: String,
@@ -99,6 +121,29 @@ struct Entity {
     unit: Option<Unit>,
     quantity: Option<Quantity>,
     json_schema: bool,
+}
+
+/// One availability topic: what on it means online and offline, after its template
+/// (Zigbee2MQTT's configs read `{{ value_json.state }}` from its JSON availability).
+#[derive(Debug, Clone)]
+struct Avail {
+    topic: String,
+    online: String,
+    offline: String,
+    template: Option<Template>,
+    /// What it last said.
+    last: Option<bool>,
+}
+
+/// How several availability topics combine (`availability_mode`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// The last message on any of them.
+    Latest,
+    /// Online only when every one says so (Zigbee2MQTT: the bridge and the device).
+    All,
+    /// Online when any one says so.
+    Any,
 }
 
 #[derive(Default)]
@@ -110,26 +155,45 @@ pub struct Discovery {
     learned: bool,
     /// Topics a new config listens to, to be replayed.
     new_topics: Vec<String>,
+    /// Each config's payload digest, so a config sent again is not read again.
+    digests: HashMap<String, u64>,
 }
 
 impl Discovery {
-    fn reindex(&mut self) {
-        self.listening.clear();
-        for (config, entities) in &self.configs {
-            for (i, e) in entities.iter().enumerate() {
-                let topics = e
-                    .state_topic
-                    .iter()
-                    .chain(e.availability.iter().map(|(t, ..)| t));
-                for t in topics {
-                    let v = self.listening.entry(t.clone()).or_default();
-                    if !v.contains(&(config.clone(), i)) {
-                        v.push((config.clone(), i));
-                    }
+    /// Stops listening for `config`'s entities.
+    fn unindex(&mut self, config: &str) {
+        let Some(entities) = self.configs.get(config) else {
+            return;
+        };
+        for t in entities.iter().flat_map(Entity::topics) {
+            if let Some(v) = self.listening.get_mut(t) {
+                v.retain(|(c, _)| c != config);
+                if v.is_empty() {
+                    self.listening.remove(t);
                 }
             }
         }
-        self.learned = true;
+    }
+
+    /// Listens for `config`'s entities; topics nobody listened to before are replayed.
+    fn index(&mut self, config: &str) {
+        let Some(entities) = self.configs.get(config) else {
+            return;
+        };
+        for (i, e) in entities.iter().enumerate() {
+            for t in e.topics() {
+                let v = self.listening.entry(t.clone()).or_default();
+                if v.is_empty() && !self.new_topics.contains(t) {
+                    self.new_topics.push(t.clone());
+                }
+                if !v.iter().any(|(c, j)| c == config && *j == i) {
+                    v.push((config.to_string(), i));
+                }
+            }
+        }
+        if !self.new_topics.is_empty() {
+            self.learned = true;
+        }
     }
 
     fn config(
@@ -139,7 +203,19 @@ impl Discovery {
         owner: &dyn Fn(&str) -> Option<String>,
         out: &mut Vec<Fact>,
     ) {
+        let digest = {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            m.payload.hash(&mut h);
+            h.finish()
+        };
+        // Devices re-send their configs (at every `homeassistant/status` online): the same
+        // config again changes nothing.
+        if self.digests.get(m.topic) == Some(&digest) {
+            return;
+        }
         if m.payload.iter().all(u8::is_ascii_whitespace) {
+            self.unindex(m.topic);
+            self.digests.remove(m.topic);
             if let Some(old) = self.configs.remove(m.topic) {
                 for e in old {
                     let still = self
@@ -151,7 +227,6 @@ impl Discovery {
                         out.push(fact(&e.device, What::Remove));
                     }
                 }
-                self.reindex();
             }
             return;
         }
@@ -189,22 +264,24 @@ impl Discovery {
         if levels[0] == "device" {
             match get(&cfg, "components").and_then(|c| c.as_object()) {
                 Some(cmps) => {
-                    for (key, c) in cmps {
+                    if cmps.len() > MAX_COMPONENTS {
+                        tracing::warn!(
+                            "{}: {} components; the first {MAX_COMPONENTS} are read",
+                            m.topic,
+                            cmps.len()
+                        );
+                    }
+                    for (key, c) in cmps.iter().take(MAX_COMPONENTS) {
                         let Some(mut c) = c.as_object().cloned() else {
                             tracing::info!("{}: component '{key}' is not an object", m.topic);
                             continue;
                         };
-                        // The device's own keys (`~`, availability) hold for each component.
-                        for k in [
-                            "~",
-                            "avty",
-                            "availability",
-                            "avty_t",
-                            "availability_topic",
-                            "state_topic",
-                            "stat_t",
-                        ] {
-                            if let (None, Some(v)) = (c.get(k), cfg.get(k)) {
+                        // The options Home Assistant shares from the device config with
+                        // each component, unless the component sets its own.
+                        for k in SHARED {
+                            if get(&c, k).is_none()
+                                && let Some(v) = get(&cfg, k)
+                            {
                                 c.insert(k.to_string(), v.clone());
                             }
                         }
@@ -240,17 +317,34 @@ impl Discovery {
             let mut availability = Vec::new();
             let on = get_str(&c, "payload_available").unwrap_or_else(|| "online".into());
             let off = get_str(&c, "payload_not_available").unwrap_or_else(|| "offline".into());
+            let read_template = |o: &Map<String, Value>, key: &str| {
+                get_str(o, key).and_then(|t| {
+                    Template::parse(&t)
+                        .map_err(|e| tracing::info!("{}: {e}; availability read as sent", m.topic))
+                        .ok()
+                })
+            };
+            let shared = read_template(&c, "availability_template");
             if let Some(t) = topic(&c, "availability_topic", base) {
-                availability.push((t, on.clone(), off.clone()));
+                availability.push(Avail {
+                    topic: t,
+                    online: on.clone(),
+                    offline: off.clone(),
+                    template: shared.clone(),
+                    last: None,
+                });
             }
             if let Some(Value::Array(list)) = get(&c, "availability") {
                 for a in list.iter().filter_map(|a| a.as_object()) {
                     if let Some(t) = topic(a, "topic", base) {
-                        availability.push((
-                            t,
-                            get_str(a, "payload_available").unwrap_or_else(|| on.clone()),
-                            get_str(a, "payload_not_available").unwrap_or_else(|| off.clone()),
-                        ));
+                        availability.push(Avail {
+                            topic: t,
+                            online: get_str(a, "payload_available").unwrap_or_else(|| on.clone()),
+                            offline: get_str(a, "payload_not_available")
+                                .unwrap_or_else(|| off.clone()),
+                            template: read_template(a, "value_template").or_else(|| shared.clone()),
+                            last: None,
+                        });
                     }
                 }
             }
@@ -261,13 +355,14 @@ impl Discovery {
             } else {
                 "value_template"
             };
-            let value = get_str(&c, template_key).and_then(|t| {
-                Template::parse(&t)
-                    .map_err(|e| {
-                        tracing::info!("{}: {e}; the entity is listed without its value", m.topic)
-                    })
-                    .ok()
-            });
+            let (value, unreadable) = match get_str(&c, template_key).map(|t| Template::parse(&t)) {
+                None => (None, false),
+                Some(Ok(t)) => (Some(t), false),
+                Some(Err(e)) => {
+                    tracing::info!("{}: {e}; the entity is listed without its value", m.topic);
+                    (None, true)
+                }
+            };
             let unit_text = get_str(&c, "unit_of_measurement");
             let unit = unit_text.as_deref().and_then(Unit::parse);
             let quantity = match get_str(&c, "device_class").as_deref() {
@@ -287,7 +382,13 @@ impl Discovery {
                 state_topic,
                 command_topic,
                 availability,
+                mode: match get_str(&c, "availability_mode").as_deref() {
+                    Some("all") => Mode::All,
+                    Some("any") => Mode::Any,
+                    _ => Mode::Latest,
+                },
                 value,
+                unreadable,
                 state_on: get_str(&c, "state_on").unwrap_or_else(|| payload_on.clone()),
                 state_off: get_str(&c, "state_off").unwrap_or_else(|| payload_off.clone()),
                 payload_on,
@@ -302,9 +403,6 @@ impl Discovery {
             if dev.is_empty() && e.device.starts_with("ha/") {
                 entity_about.name = get_str(&c, "name");
             }
-            self.new_topics.extend(e.state_topic.iter().cloned());
-            self.new_topics
-                .extend(e.availability.iter().map(|(t, ..)| t.clone()));
             out.push(fact(&e.device, What::About(entity_about)));
             if !e.availability.is_empty() {
                 out.push(fact(&e.device, What::HasAvailability));
@@ -314,12 +412,21 @@ impl Discovery {
             }
             entities.push(e);
         }
+        self.unindex(m.topic);
         self.configs.insert(m.topic.to_string(), entities);
-        self.reindex();
+        self.digests.insert(m.topic.to_string(), digest);
+        self.index(m.topic);
     }
 }
 
 impl Entity {
+    /// The topics it listens to.
+    fn topics(&self) -> impl Iterator<Item = &String> {
+        self.state_topic
+            .iter()
+            .chain(self.availability.iter().map(|a| &a.topic))
+    }
+
     fn switches(&self) -> bool {
         matches!(self.component.as_str(), "light" | "switch")
     }
@@ -337,27 +444,49 @@ impl Entity {
     }
 
     /// What a message on one of its topics says.
-    fn observe(&self, m: &Message<'_>, out: &mut Vec<Fact>) {
+    fn observe(&mut self, m: &Message<'_>, out: &mut Vec<Fact>) {
         let payload = text(m).unwrap_or_default();
-        for (t, on, off) in &self.availability {
-            if t == m.topic {
-                if payload == on {
-                    out.push(fact(&self.device, What::Available(true)));
-                } else if payload == off {
-                    out.push(fact(&self.device, What::Available(false)));
-                }
+        let mut latest = None;
+        for a in self.availability.iter_mut().filter(|a| a.topic == m.topic) {
+            let said = match &a.template {
+                Some(t) => t.apply(payload),
+                None => Some(payload.to_string()),
+            };
+            if said.as_deref() == Some(a.online.as_str()) {
+                a.last = Some(true);
+            } else if said.as_deref() == Some(a.offline.as_str()) {
+                a.last = Some(false);
+            } else {
+                continue;
+            }
+            latest = a.last;
+        }
+        if let Some(now) = latest {
+            let all = || self.availability.iter().map(|a| a.last);
+            let online = match self.mode {
+                Mode::Latest => Some(now),
+                Mode::All if all().any(|l| l == Some(false)) => Some(false),
+                Mode::All => all().all(|l| l == Some(true)).then_some(true),
+                Mode::Any if all().any(|l| l == Some(true)) => Some(true),
+                Mode::Any => all().all(|l| l == Some(false)).then_some(false),
+            };
+            if let Some(o) = online {
+                out.push(fact(&self.device, What::Available(o)));
             }
         }
         if self.state_topic.as_deref() != Some(m.topic) {
             return;
         }
         let value = match (&self.value, self.json_schema) {
+            _ if self.unreadable => None,
             (Some(t), _) => t.apply(payload),
             (None, true) => Template::Json(vec!["state".into()]).apply(payload),
             (None, false) => Some(payload.to_string()),
         };
         let Some(value) = value else {
-            tracing::debug!("{}: the value template found nothing", m.topic);
+            if !self.unreadable {
+                tracing::debug!("{}: the value template found nothing", m.topic);
+            }
             out.push(fact(&self.device, What::Seen));
             return;
         };
@@ -423,11 +552,11 @@ impl Convention for Discovery {
             }
             return rest == "status";
         }
-        let Some(entities) = self.listening.get(m.topic) else {
+        let Some(entities) = self.listening.get(m.topic).cloned() else {
             return false;
         };
         for (config, i) in entities {
-            if let Some(e) = self.configs.get(config).and_then(|v| v.get(*i)) {
+            if let Some(e) = self.configs.get_mut(&config).and_then(|v| v.get_mut(i)) {
                 e.observe(m, out);
             }
         }
@@ -481,6 +610,43 @@ mod tests {
         d.observe(&msg("homeassistant/light/l1/config", ""), &[], &mut out);
         assert_eq!(out[0].what, What::Remove);
         assert!(!d.observe(&msg("kitchen/lamp/state", "ON"), &[], &mut Vec::new()));
+    }
+
+    #[test]
+    fn zigbee2mqtt_availability_through_its_template() {
+        let mut d = Discovery::default();
+        let cfg = r#"{"stat_t":"zigbee2mqtt/lamp","cmd_t":"zigbee2mqtt/lamp/set","schema":"json","avty_mode":"all","avty":[{"topic":"zigbee2mqtt/bridge/state","val_tpl":"{{ value_json.state }}"},{"topic":"zigbee2mqtt/lamp/availability","value_template":"{{ value_json.state }}"}],"dev":{"ids":["zigbee2mqtt_0x01"],"name":"lamp"}}"#;
+        let owner = |t: &str| {
+            t.strip_prefix("zigbee2mqtt/")
+                .map(|n| format!("z2m/{}", n.trim_end_matches("/set")))
+        };
+        let mut out = Vec::new();
+        assert!(d.observe_in(
+            &msg("homeassistant/light/0x01/light/config", cfg),
+            &[],
+            &owner,
+            &mut out
+        ));
+        out.clear();
+        d.observe(
+            &msg("zigbee2mqtt/lamp/availability", r#"{"state":"offline"}"#),
+            &[],
+            &mut out,
+        );
+        assert_eq!(out, vec![fact("z2m/lamp", What::Available(false))]);
+        out.clear();
+        d.observe(
+            &msg("zigbee2mqtt/lamp", r#"{"state":"ON","brightness":3}"#),
+            &[],
+            &mut out,
+        );
+        assert!(matches!(
+            out[0].what,
+            What::Light {
+                state: Some(LightState::On),
+                ..
+            }
+        ));
     }
 
     #[test]

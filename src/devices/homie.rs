@@ -201,7 +201,9 @@ impl Convention for Homie {
         };
         let value = text(m).unwrap_or_default();
         match levels[..] {
-            ["$state"] if value.is_empty() => out.push(fact(&id, What::Remove)),
+            // An empty retained `$state` clears the device (Homie 5); a payload that is not
+            // text is not empty.
+            ["$state"] if m.payload.is_empty() => out.push(fact(&id, What::Remove)),
             ["$state"] => {
                 let online = match value {
                     "ready" | "init" | "sleeping" | "alert" => Some(true),

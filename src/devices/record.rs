@@ -1,7 +1,7 @@
 //! A device's record in the registry, and how the conventions' facts change it: names,
 //! readings with their units, a light and its route, availability and how often it reports.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use super::convention::{About, Fact, Route, What};
 use super::model::{Availability, Presence, Reading};
@@ -10,6 +10,14 @@ use super::{DevicesError, Message, Sighting};
 
 /// A device keeps at most this many topics; more are still recorded, not listed with it.
 const MAX_DEVICE_TOPICS: usize = 64;
+/// And at most this many series of readings (a Tasmota with several sensors has a few).
+const MAX_DEVICE_SERIES: usize = 16;
+/// Devices kept at once; past it, the least recently seen tenth is forgotten (a device a
+/// message names need not have a topic of its own, so topic eviction alone cannot bound them).
+pub(crate) const MAX_DEVICES: usize = 10_000;
+
+/// Devices by id, ordered so a device's channels (`tasmota/plug/2`) follow it.
+pub(super) type Devices = BTreeMap<String, Device>;
 /// A device with no availability topic is silent after this many of its usual intervals…
 const SILENT_INTERVALS: i64 = 3;
 /// …and never sooner than this, so a burst of quick messages does not make it silent.
@@ -33,7 +41,10 @@ pub(super) struct Device {
     pub(super) last_seen_ms: i64,
     /// A moving average of the time between its messages, for "silent".
     pub(super) usual_gap_ms: Option<i64>,
+    /// The topics it reported on (not its descriptions or its availability).
     pub(super) topics: Vec<String>,
+    /// Whether it has reported anything itself, beyond a description.
+    pub(super) reported: bool,
 }
 
 /// What the device's availability is at `now_ms`.
@@ -50,7 +61,8 @@ pub(super) fn availability(d: &Device, now_ms: i64) -> Availability {
             payload: Some(payload.clone()),
         };
     }
-    if d.has_availability {
+    // Known only from a description (a retained discovery config): nothing says it is there.
+    if d.has_availability || !d.reported {
         return Availability {
             state: Presence::Unknown,
             since_ms: Some(d.first_seen_ms),
@@ -82,7 +94,7 @@ pub(super) fn availability(d: &Device, now_ms: i64) -> Availability {
 
 /// Applies one fact from a message of `convention`.
 pub(super) fn apply(
-    devices: &mut HashMap<String, Device>,
+    devices: &mut Devices,
     convention: &'static str,
     m: &Message<'_>,
     now_ms: i64,
@@ -101,22 +113,45 @@ pub(super) fn apply(
         }
         return;
     }
-    let d = devices.entry(id.clone()).or_insert_with(|| {
-        tracing::debug!("{}: device {id} ({convention})", topic);
-        Device {
-            convention,
-            about: About::default(),
-            readings: Vec::new(),
-            light: None,
-            available: None,
-            has_availability: false,
-            first_seen_ms: now_ms,
-            last_seen_ms: now_ms,
-            usual_gap_ms: None,
-            topics: Vec::new(),
+    if !devices.contains_key(&id) {
+        if devices.len() >= MAX_DEVICES {
+            forget_oldest(devices, MAX_DEVICES / 10 + 1);
         }
-    });
-    if now_ms > d.last_seen_ms {
+        tracing::debug!("{}: device {id} ({convention})", topic);
+        // A channel made after its device's availability was heard (a discovery config after
+        // the retained last will) starts as its device is.
+        let available = ancestors(&id)
+            .find_map(|a| devices.get(a))
+            .and_then(|p| p.available.clone());
+        devices.insert(
+            id.clone(),
+            Device {
+                convention,
+                about: About::default(),
+                readings: Vec::new(),
+                light: None,
+                has_availability: available.is_some(),
+                available,
+                first_seen_ms: now_ms,
+                last_seen_ms: now_ms,
+                usual_gap_ms: None,
+                topics: Vec::new(),
+                reported: false,
+            },
+        );
+    }
+    let d = devices.get_mut(&id).expect("inserted above");
+    // Seen is what the device itself said: not its last will (the broker's), nor a retained
+    // description replayed at the hub's start.
+    let reported = match &what {
+        What::Seen | What::Reading { .. } | What::Available(true) => true,
+        What::Light { state, .. } => state.is_some(),
+        _ => false,
+    };
+    if reported {
+        d.reported = true;
+    }
+    if reported && now_ms > d.last_seen_ms {
         let gap = now_ms - d.last_seen_ms;
         // Messages of one burst (a Tasmota's SENSOR and STATE) are one report.
         if gap > 1000 {
@@ -127,7 +162,7 @@ pub(super) fn apply(
         }
         d.last_seen_ms = now_ms;
     }
-    if d.topics.len() < MAX_DEVICE_TOPICS && !d.topics.iter().any(|t| t == topic) {
+    if reported && d.topics.len() < MAX_DEVICE_TOPICS && !d.topics.iter().any(|t| t == topic) {
         d.topics.push(topic.to_string());
     }
     match what {
@@ -151,28 +186,34 @@ pub(super) fn apply(
             value,
             unit,
         } => {
-            let known = d.readings.iter_mut().find(|r| r.quantity == quantity);
-            let new_unit = match &known {
-                Some(r) => r.unit != unit || r.topic != topic || r.field != field,
-                None => true,
-            };
-            if new_unit && let Some(u) = unit {
+            // One reading per series: a device with two thermometers keeps both, and the
+            // first heard stays its temperature.
+            let full = d.readings.len() >= MAX_DEVICE_SERIES;
+            let known = d
+                .readings
+                .iter_mut()
+                .find(|r| r.topic == topic && r.field == field);
+            if known.as_ref().is_none_or(|r| r.unit != unit)
+                && let Some(u) = unit
+            {
                 seen.units.push((topic.to_string(), field.clone(), u));
             }
-            let r = Reading {
-                quantity,
-                value,
-                unit,
-                topic: topic.to_string(),
-                field,
-                ts_ms: now_ms,
-            };
             match known {
-                Some(k) => *k = r,
-                None => {
-                    d.readings.push(r);
-                    d.readings.sort_by_key(|r| r.quantity);
+                Some(k) => {
+                    k.quantity = quantity;
+                    k.value = value;
+                    k.unit = unit;
+                    k.ts_ms = now_ms;
                 }
+                None if !full => d.readings.push(Reading {
+                    quantity,
+                    value,
+                    unit,
+                    topic: topic.to_string(),
+                    field,
+                    ts_ms: now_ms,
+                }),
+                None => {}
             }
         }
         What::Light { state, route } => {
@@ -191,7 +232,11 @@ pub(super) fn apply(
                 if l.state_topic.as_deref() != Some(topic) {
                     l.state_topic = Some(topic.to_string());
                 }
-                seen.lights.push((id.clone(), s));
+                // A state remembered from an earlier message (a Homie value a description
+                // now explains) is not this message's reply to a command.
+                if topic == m.topic {
+                    seen.lights.push((id.clone(), s));
+                }
             }
         }
         What::HasAvailability => d.has_availability = true,
@@ -211,7 +256,7 @@ pub(super) fn apply(
 /// Availability holds for the device and for the channels it has as devices of their own
 /// (`tasmota/plug/2` of `tasmota/plug`).
 fn set_available(
-    devices: &mut HashMap<String, Device>,
+    devices: &mut Devices,
     id: &str,
     online: bool,
     topic: &str,
@@ -220,10 +265,10 @@ fn set_available(
     seen: &mut Sighting,
 ) {
     let prefix = format!("{id}/");
-    for (did, d) in devices.iter_mut() {
-        if did != id && !did.starts_with(&prefix) {
-            continue;
-        }
+    let channels = devices
+        .range_mut(id.to_string()..)
+        .take_while(|(did, _)| *did == id || did.starts_with(&prefix));
+    for (did, d) in channels {
         d.has_availability = true;
         let since = match &d.available {
             Some((was, since, ..)) if *was == online => *since,
@@ -233,6 +278,25 @@ fn set_available(
         if did != id && !seen.devices.contains(did) {
             seen.devices.push(did.clone());
         }
+    }
+}
+
+/// The ids a device id's channel could belong to, nearest first (`a/b/c` → `a/b`, `a`).
+fn ancestors(id: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(id.rsplit_once('/').map(|(a, _)| a), |a| {
+        a.rsplit_once('/').map(|(p, _)| p)
+    })
+}
+
+/// Forgets the `n` least recently seen devices.
+fn forget_oldest(devices: &mut Devices, n: usize) {
+    let mut by_age: Vec<(i64, String)> = devices
+        .iter()
+        .map(|(id, d)| (d.last_seen_ms, id.clone()))
+        .collect();
+    by_age.sort_unstable();
+    for (_, id) in by_age.into_iter().take(n) {
+        devices.remove(&id);
     }
 }
 
@@ -250,7 +314,7 @@ pub(super) fn ago(ms: i64) -> String {
 pub(super) fn check_naming(n: &Naming) -> Result<(), DevicesError> {
     let ok = |s: &str, what: &str| {
         let t = s.trim();
-        if t.is_empty() || t.len() > 100 || t.chars().any(char::is_control) {
+        if t.is_empty() || t.chars().count() > 100 || t.chars().any(char::is_control) {
             Err(DevicesError::BadNaming(format!(
                 "a {what} is 1 to 100 characters, with no control characters"
             )))

@@ -7,7 +7,7 @@ use super::convention::{self, Convention, Route};
 use super::convention::{ask, offer};
 use super::light::{self, LightRoute, TopicProbe};
 use super::model::{DeviceInfo, DeviceKind, Quantity, TopicInfo};
-use super::record::{Device, ago, apply, availability, check_naming};
+use super::record::{Device, Devices, ago, apply, availability, check_naming};
 use super::{DevicesError, Listening, Message, RegistryLimits, Sighting};
 
 /// The household's choices for one device; `None` keeps what the device says.
@@ -16,6 +16,13 @@ pub struct Naming {
     pub name: Option<String>,
     /// `Some(None)` says: no room, whatever the device suggests.
     pub room: Option<Option<String>>,
+}
+
+impl Naming {
+    /// Whether the names are ones the registry takes: 1 to 100 characters, none a control.
+    pub fn check(&self) -> Result<(), DevicesError> {
+        check_naming(self)
+    }
 }
 
 /// Whose a topic is: the convention that recognised it, or none as of a generation of what
@@ -33,7 +40,7 @@ struct Entry {
 
 struct Map {
     topics: HashMap<String, Entry>,
-    devices: HashMap<String, Device>,
+    devices: Devices,
     conventions: Vec<Box<dyn Convention>>,
     /// Bumped when a convention learns something, so unclaimed topics are offered again.
     generation: u64,
@@ -71,7 +78,7 @@ impl Registry {
         Registry {
             inner: Arc::new(Mutex::new(Map {
                 topics: HashMap::new(),
-                devices: HashMap::new(),
+                devices: Devices::new(),
                 conventions: convention::all(),
                 generation: 0,
                 namings: HashMap::new(),
@@ -308,12 +315,13 @@ impl Registry {
         self.lock().topics.len()
     }
 
-    /// Topics no convention recognises.
+    /// Topics that are no device's: no convention recognised them, or one did but they name
+    /// no device (a bridge's own state).
     pub fn unclaimed_count(&self) -> usize {
         self.lock()
             .topics
             .values()
-            .filter(|e| matches!(e.claim, Claim::Nobody { .. }))
+            .filter(|e| e.info.device.is_none())
             .count()
     }
 

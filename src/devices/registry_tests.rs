@@ -273,3 +273,69 @@ fn topic_count_stays_bounded() {
     assert!(r.device("r19999/t").is_some());
     assert!(r.devices().len() <= 1000);
 }
+
+#[test]
+fn two_thermometers_keep_their_series_and_units_are_news_once() {
+    let r = registry();
+    let p = r#"{"SI7021":{"Temperature":21.0,"Humidity":40},"DS18B20":{"Temperature":55.5},"TempUnit":"C"}"#;
+    let s = observe(&r, "tele/boiler/SENSOR", p, 1).unwrap();
+    assert_eq!(s.units.len(), 3, "{:?}", s.units);
+    for t in 2..5 {
+        let s = observe(&r, "tele/boiler/SENSOR", p, t).unwrap();
+        assert!(
+            s.units.is_empty(),
+            "no store write per message: {:?}",
+            s.units
+        );
+    }
+    let d = r.device("tasmota/boiler").unwrap();
+    let temps: Vec<&str> = d
+        .readings
+        .iter()
+        .filter(|x| x.quantity == Quantity::Temperature)
+        .map(|x| x.field.as_str())
+        .collect();
+    assert_eq!(temps.len(), 2);
+    // The first heard stays the device's temperature.
+    assert_eq!(d.temperature_field.as_deref(), Some(temps[0]));
+}
+
+#[test]
+fn a_channel_made_after_the_will_starts_offline() {
+    let r = registry();
+    observe(&r, "tele/dual/LWT", "Offline", 1);
+    observe(&r, "stat/dual/POWER2", "OFF", 2);
+    let d = r.device_at("tasmota/dual/2", 3).unwrap();
+    assert_eq!(d.availability.state, Presence::Offline);
+    assert!(matches!(
+        r.light_route("tasmota/dual/2"),
+        Err(DevicesError::Offline { .. })
+    ));
+}
+
+#[test]
+fn a_device_known_only_from_its_description_is_unknown_not_online() {
+    let r = registry();
+    let cfg = r#"{"name":"Attic","stat_t":"attic/t","dev_cla":"temperature","dev":{"ids":["a1"],"name":"Attic"}}"#;
+    observe(&r, "homeassistant/sensor/a1/config", cfg, 1);
+    let d = r.device_at("ha/a1", 2).unwrap();
+    assert_eq!(d.availability.state, Presence::Unknown);
+    assert_eq!(d.last_payload, "", "not the config as its state");
+    observe(&r, "attic/t", "12.5", 3);
+    let d = r.device_at("ha/a1", 4).unwrap();
+    assert_eq!(
+        (d.availability.state, d.temperature),
+        (Presence::Online, Some(12.5))
+    );
+}
+
+#[test]
+fn a_flood_of_channel_devices_stays_bounded() {
+    let r = registry();
+    let all: String = (1..=32).map(|i| format!("\"POWER{i}\":\"ON\",")).collect();
+    let p = format!("{{{}\"x\":1}}", all);
+    for i in 0..1_000 {
+        observe(&r, &format!("stat/x{i}/RESULT"), &p, i);
+    }
+    assert!(r.devices().len() <= crate::devices::record::MAX_DEVICES);
+}

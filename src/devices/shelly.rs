@@ -336,7 +336,8 @@ impl Convention for Shelly {
         if let Some(rest) = topic.strip_prefix("shellies/") {
             return rest.split('/').next().map(|id| device_id(id, 0));
         }
-        let (prefix, _) = topic.rsplit_once("/status/")?;
+        let (prefix, name) = topic.rsplit_once("/status/")?;
+        component(name)?;
         Some(device_id(prefix, 0))
     }
 }

@@ -154,13 +154,14 @@ impl Tasmota {
             .map(|a| {
                 a.iter()
                     .enumerate()
-                    .filter(|(_, x)| x.as_u64().is_some_and(|k| k > 0))
+                    // 1 a relay, 2 a light; 3 is a shutter's, which is no light.
+                    .filter(|(i, x)| *i < 32 && matches!(x.as_u64(), Some(1 | 2)))
                     .map(|(i, _)| i + 1)
                     .collect()
             })
             .unwrap_or_default();
-        let single = relays.len() == 1;
-        for n in relays.into_iter().take(32) {
+        let single = relays == [1];
+        for n in relays {
             let p = Parsed {
                 prefix: "cmnd",
                 topic: t,

@@ -31,6 +31,9 @@ pub struct Zigbee2Mqtt {
     listed: HashMap<String, Listed>,
     /// Devices seen, by base: when a bridge goes offline (its last will), so do they.
     seen: HashMap<String, HashSet<String>>,
+    /// Devices whose own availability says offline: the bridge coming back does not
+    /// bring them back.
+    own_offline: HashSet<String>,
     learned: bool,
 }
 
@@ -40,6 +43,7 @@ impl Default for Zigbee2Mqtt {
             bases: vec!["zigbee2mqtt".to_string()],
             listed: HashMap::new(),
             seen: HashMap::new(),
+            own_offline: HashSet::new(),
             learned: false,
         }
     }
@@ -47,6 +51,16 @@ impl Default for Zigbee2Mqtt {
 
 fn device_id(name: &str) -> String {
     format!("z2m/{name}")
+}
+
+/// Commands go to `<base>/<name>/set` as JSON.
+fn route(base: &str, name: &str) -> Route {
+    Route::Fixed(LightRoute::new(
+        "z2m",
+        format!("{base}/{name}/set"),
+        r#"{"state":"ON"}"#,
+        r#"{"state":"OFF"}"#,
+    ))
 }
 
 /// The friendly name's room and name.
@@ -78,11 +92,17 @@ impl Zigbee2Mqtt {
                 Some(v) => v.get("state").and_then(|s| s.as_str()).map(str::to_string),
                 None => text(m).map(str::to_string),
             };
-            // The bridge's online says nothing of each device: Zigbee2MQTT republishes their
-            // own availability when it starts.
-            if state.as_deref() == Some("offline") {
-                for name in self.seen.get(base).into_iter().flatten() {
-                    out.push(fact(&device_id(name), What::Available(false)));
+            // Device availability is optional in Zigbee2MQTT (off by default): the bridge's
+            // own state is then all there is. When it comes back, the devices it took offline
+            // come back with it; a device whose own availability says offline says so again.
+            let online = match state.as_deref() {
+                Some("offline") => false,
+                Some("online") => true,
+                _ => return,
+            };
+            for name in self.seen.get(base).into_iter().flatten() {
+                if !(online && self.own_offline.contains(name)) {
+                    out.push(fact(&device_id(name), What::Available(online)));
                 }
             }
             return;
@@ -130,16 +150,52 @@ impl Zigbee2Mqtt {
                         )
                     })
                 });
-            self.listed.insert(
-                name.to_string(),
-                Listed {
-                    manufacturer: s("vendor"),
-                    model: s("model"),
-                    switches,
-                },
-            );
+            let listed = Listed {
+                manufacturer: s("vendor"),
+                model: s("model"),
+                switches,
+            };
+            // Listed devices appear at once, before they next report (a lamp reports only when
+            // switched), with their light's route.
+            out.extend(self.describe(base, name, &listed, None));
+            self.listed.insert(name.to_string(), listed);
+            let seen = self.seen.entry(base.to_string()).or_default();
+            if seen.len() < MAX_LISTED {
+                seen.insert(name.to_string());
+            }
         }
         self.learned = true;
+    }
+
+    /// What is known of a device: its names and, for a light, its route and `state`.
+    fn describe(
+        &self,
+        base: &str,
+        name: &str,
+        listed: &Listed,
+        state: Option<LightState>,
+    ) -> Vec<Fact> {
+        let id = device_id(name);
+        let (room, short) = split_name(name);
+        let mut v = vec![fact(
+            &id,
+            What::About(About {
+                name: Some(short.to_string()),
+                room: room.map(str::to_string),
+                manufacturer: listed.manufacturer.clone(),
+                model: listed.model.clone(),
+            }),
+        )];
+        if state.is_some() || listed.switches {
+            v.push(fact(
+                &id,
+                What::Light {
+                    state,
+                    route: route(base, name),
+                },
+            ));
+        }
+        v
     }
 }
 
@@ -207,8 +263,16 @@ impl Convention for Zigbee2Mqtt {
                     None => text(m).map(str::to_string),
                 };
                 match state.as_deref() {
-                    Some("online") => out.push(fact(&id, What::Available(true))),
-                    Some("offline") => out.push(fact(&id, What::Available(false))),
+                    Some("online") => {
+                        self.own_offline.remove(name);
+                        out.push(fact(&id, What::Available(true)));
+                    }
+                    Some("offline") => {
+                        if self.own_offline.len() < MAX_LISTED {
+                            self.own_offline.insert(name.to_string());
+                        }
+                        out.push(fact(&id, What::Available(false)));
+                    }
                     other => {
                         tracing::info!(
                             "{}: availability '{}' is not online/offline",
@@ -231,22 +295,18 @@ impl Convention for Zigbee2Mqtt {
                     .as_ref()
                     .and_then(|v| v.get("state"))
                     .and_then(|s| s.as_str())
-                    .map(|s| match s.to_ascii_uppercase().as_str() {
-                        "ON" => LightState::On,
-                        "OFF" => LightState::Off,
-                        _ => LightState::Unknown,
+                    // Covers (`OPEN`) and locks (`LOCK`) have a `state` too: not lights.
+                    .and_then(|s| match s.to_ascii_uppercase().as_str() {
+                        "ON" => Some(LightState::On),
+                        "OFF" => Some(LightState::Off),
+                        _ => None,
                     });
                 if state.is_some() || listed.is_some_and(|l| l.switches) {
                     out.push(fact(
                         &id,
                         What::Light {
                             state,
-                            route: Route::Fixed(LightRoute::new(
-                                "z2m",
-                                format!("{base}/{name}/set"),
-                                r#"{"state":"ON"}"#,
-                                r#"{"state":"OFF"}"#,
-                            )),
+                            route: route(&base, name),
                         },
                     ));
                 }
@@ -308,6 +368,38 @@ mod tests {
                 ..About::default()
             })
         );
+    }
+
+    #[test]
+    fn the_bridge_takes_its_devices_offline_and_back() {
+        let mut z = Zigbee2Mqtt::default();
+        let mut out = Vec::new();
+        z.observe(&msg("zigbee2mqtt/lamp", r#"{"state":"ON"}"#), &[], &mut out);
+        z.observe(
+            &msg("zigbee2mqtt/plug", r#"{"state":"OFF"}"#),
+            &[],
+            &mut out,
+        );
+        z.observe(
+            &msg("zigbee2mqtt/plug/availability", r#"{"state":"offline"}"#),
+            &[],
+            &mut out,
+        );
+        out.clear();
+        z.observe(
+            &msg("zigbee2mqtt/bridge/state", r#"{"state":"offline"}"#),
+            &[],
+            &mut out,
+        );
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out.iter().all(|f| f.what == What::Available(false)));
+        out.clear();
+        z.observe(
+            &msg("zigbee2mqtt/bridge/state", r#"{"state":"online"}"#),
+            &[],
+            &mut out,
+        );
+        assert_eq!(out, vec![fact("z2m/lamp", What::Available(true))]);
     }
 
     #[test]

@@ -99,12 +99,17 @@ export async function namingAndUnits({ page, base, check, shots, mqtt }) {
     await card('kitchen/light').waitFor({ timeout: 10_000 });
     publish(mqtt, 'garden/weather/raw', 'sunny');
     publish(mqtt, 'garden/weather/wind', '12');
-    const link = page.locator('.unclaimed a[href="#/topics"]');
+    const link = page.locator('.unclaimed a[href="#/topics/unclaimed"]');
     await link.waitFor({ timeout: 10_000 });
     const text = await page.locator('.unclaimed').textContent();
-    assert(/^\d+ topics? (is|are) not part of any device — see Topics$/.test(text), `unclaimed: ${text}`);
+    assert(/^\d+ topics? (is|are) not part of any device — see them in Topics$/.test(text), `unclaimed: ${text}`);
     await link.click();
     await page.locator('[data-topic="garden/weather/wind"] button[data-chart]').waitFor({ timeout: 10_000 });
+    // The link shows only topics of no device: the kitchen light's are hidden until unticked.
+    assert(await page.locator('#only-unclaimed').isChecked(), 'the unclaimed filter is on');
+    assert((await page.locator('[data-topic="home/kitchen/light"]').count()) === 0, 'a device topic is shown');
+    await page.locator('#only-unclaimed').uncheck();
+    await page.locator('[data-topic="home/kitchen/light"]').waitFor({ timeout: 5_000 });
   });
 
   await check("an offline light's switch is disabled, and says which message said so", async () => {

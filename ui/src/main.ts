@@ -93,7 +93,7 @@ function route(): void {
     a.toggleAttribute('aria-current', a.dataset.page === name || (name === 'device' && a.dataset.page === 'devices'));
   }
   if (name === 'device' && parts.length >= 3) page = devicePage(ctx, `${parts[1]}/${parts.slice(2).join('/')}`);
-  else if (name === 'topics') page = topicsPage(ctx);
+  else if (name === 'topics') page = topicsPage(ctx, parts[1] === 'unclaimed');
   else if (name === 'broker') page = brokerPage(ctx);
   else if (name === 'access') page = accessPage(ctx);
   else if (name === 'phones') page = phonesPage(ctx);

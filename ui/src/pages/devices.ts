@@ -39,7 +39,7 @@ function unclaimedNote(el: HTMLElement, n: number): void {
   replace(
     el,
     n === 1 ? '1 topic is not part of any device — ' : `${n.toLocaleString('en')} topics are not part of any device — `,
-    h('a', { href: '#/topics' }, 'see Topics'),
+    h('a', { href: '#/topics/unclaimed' }, 'see them in Topics'),
   );
 }
 

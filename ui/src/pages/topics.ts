@@ -9,14 +9,17 @@ import { seriesChart, type SeriesChart } from '../series';
 import type { TopicInfo, TopicNode } from '../types';
 import { loadUnit } from '../units';
 
-export function topicsPage({ hub, app }: PageContext): Page {
+export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Page {
   const root = h('section', {});
   const search = h('input', {
     type: 'search',
     placeholder: 'Filter topics',
     'aria-label': 'Filter topics',
   }) as HTMLInputElement;
-  replace(app, h('h1', {}, 'Topics'), search, root);
+  const unclaimed = h('input', { type: 'checkbox', id: 'only-unclaimed' }) as HTMLInputElement;
+  unclaimed.checked = onlyUnclaimed;
+  const unclaimedLabel = h('label', { for: 'only-unclaimed', class: 'check' }, unclaimed, ' Only topics of no device');
+  replace(app, h('h1', {}, 'Topics'), h('div', { class: 'topic-filters' }, search, unclaimedLabel), root);
   let tree: TopicNode[] = [];
   let names = new Map<string, string>();
   // Open charts outlive the tree's redraws: the same element is put back in the new tree.
@@ -60,8 +63,12 @@ export function topicsPage({ hub, app }: PageContext): Page {
     );
   };
 
+  // A topic shows when it matches the filter (and, with the box ticked, is no device's), or
+  // when a topic below it does.
   const matches = (n: TopicNode, q: string): boolean =>
-    n.path.toLowerCase().includes(q) || n.children.some((c) => matches(c, q));
+    (n.path.toLowerCase().includes(q) &&
+      (!unclaimed.checked || (n.info !== null && n.info !== undefined && !n.info.device))) ||
+    n.children.some((c) => matches(c, q));
   const node = (n: TopicNode, q: string): HTMLElement => {
     const info = n.info;
     const label = h(
@@ -106,6 +113,7 @@ export function topicsPage({ hub, app }: PageContext): Page {
     );
   };
   search.addEventListener('input', render);
+  unclaimed.addEventListener('change', render);
   const deviceNames = () =>
     hub.devices().then(
       (rooms) => new Map(rooms.flatMap((r) => r.devices.map((d) => [d.id, d.name] as const))),
