@@ -550,10 +550,11 @@ impl Convention for Discovery {
                 self.config(&levels, m, owner, out);
                 return true;
             }
-            return rest == "status";
         }
+        // Entity topics may sit under the prefix too: Home Assistant's own examples put a
+        // light's state at `homeassistant/light/kitchen/state`.
         let Some(entities) = self.listening.get(m.topic).cloned() else {
-            return false;
+            return m.topic == "homeassistant/status";
         };
         for (config, i) in entities {
             if let Some(e) = self.configs.get_mut(&config).and_then(|v| v.get_mut(i)) {
@@ -647,6 +648,45 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn the_documentations_tilde_light_under_the_prefix() {
+        let mut d = Discovery::default();
+        let cfg = r#"{"~":"homeassistant/light/kitchen","name":"Kitchen","uniq_id":"kitchen_light","cmd_t":"~/set","stat_t":"~/state","schema":"json","brightness":true}"#;
+        let mut out = Vec::new();
+        d.observe(
+            &msg("homeassistant/light/kitchen/config", cfg),
+            &[],
+            &mut out,
+        );
+        out.clear();
+        assert!(d.observe(
+            &msg(
+                "homeassistant/light/kitchen/state",
+                r#"{"state":"ON","brightness":255}"#
+            ),
+            &[],
+            &mut out
+        ));
+        let Some(Fact {
+            device,
+            what:
+                What::Light {
+                    state,
+                    route: Route::Fixed(r),
+                },
+            ..
+        }) = out.first()
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(device, "ha/kitchen_light");
+        assert_eq!(*state, Some(LightState::On));
+        assert_eq!(
+            (r.command_topic.as_str(), r.payload(true)),
+            ("homeassistant/light/kitchen/set", r#"{"state":"ON"}"#)
+        );
     }
 
     #[test]
