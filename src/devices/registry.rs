@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::convention::{self, Convention, Route};
+use super::convention::{self, Convention, Fact, Route};
 use super::convention::{ask, offer};
 use super::light::{self, LightRoute, TopicProbe};
 use super::model::{DeviceInfo, DeviceKind, Quantity, TopicInfo};
@@ -140,10 +140,10 @@ impl Registry {
             None => Claim::Nobody { generation },
         };
         let convention = map.conventions[by?].name();
-        if let Some(f) = facts.first()
-            && entry.info.device.as_deref() != Some(&f.device)
+        if let Some(d) = owner_of(&facts)
+            && entry.info.device.as_deref() != Some(d)
         {
-            entry.info.device = Some(f.device.clone());
+            entry.info.device = Some(d.to_string());
         }
         let mut seen = Sighting::default();
         for f in facts {
@@ -406,6 +406,25 @@ impl Registry {
     }
 }
 
+/// The device a topic belongs to, by what its message said: the one device it named, or the
+/// device whose channels it named too (`tasmota/plug` for a `STATE` with two relays); none for
+/// a list of unrelated devices (a Zigbee2MQTT bridge's).
+fn owner_of(facts: &[Fact]) -> Option<&str> {
+    let first = facts
+        .iter()
+        .map(|f| f.device.as_str())
+        .min_by_key(|d| d.len())?;
+    facts
+        .iter()
+        .all(|f| {
+            f.device == first
+                || f.device
+                    .strip_prefix(first)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .then_some(first)
+}
+
 /// Offers a topic's last message again, when it was kept whole, to the conventions. What it
 /// says of lights is not news to the tracker: it was heard before.
 fn replay(map: &mut Map, topic: &str, seen: &mut Sighting) {
@@ -438,8 +457,8 @@ fn replay(map: &mut Map, topic: &str, seen: &mut Sighting) {
             convention: i,
             generation,
         };
-        if let Some(f) = facts.first() {
-            e.info.device = Some(f.device.clone());
+        if let Some(d) = owner_of(&facts) {
+            e.info.device = Some(d.to_string());
         }
     }
     let convention = map.conventions[i].name();

@@ -339,3 +339,22 @@ fn a_flood_of_channel_devices_stays_bounded() {
     }
     assert!(r.devices().len() <= crate::devices::record::MAX_DEVICES);
 }
+
+#[test]
+fn a_topic_belongs_to_the_device_it_names_not_to_a_list() {
+    let r = registry();
+    observe(
+        &r,
+        "tele/dual/STATE",
+        r#"{"POWER1":"ON","POWER2":"OFF"}"#,
+        1,
+    );
+    assert_eq!(
+        r.topic("tele/dual/STATE").unwrap().device.as_deref(),
+        Some("tasmota/dual")
+    );
+    let list = r#"[{"friendly_name":"a","definition":{"model":"m","vendor":"v","exposes":[]}},{"friendly_name":"b"}]"#;
+    observe(&r, "zigbee2mqtt/bridge/devices", list, 2);
+    assert_eq!(r.topic("zigbee2mqtt/bridge/devices").unwrap().device, None);
+    assert!(r.device("z2m/a").is_some() && r.device("z2m/b").is_some());
+}
