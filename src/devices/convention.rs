@@ -153,6 +153,25 @@ pub(super) fn ask(
     c.observe_in(m, fields, &owner, facts)
 }
 
+/// The device a topic belongs to, by what its message said: the one device it named, or the
+/// device whose channels it named too (`tasmota/plug` for a `STATE` with two relays); none for
+/// a list of unrelated devices (a Zigbee2MQTT bridge's).
+pub(super) fn owner_of(facts: &[Fact]) -> Option<&str> {
+    let first = facts
+        .iter()
+        .map(|f| f.device.as_str())
+        .min_by_key(|d| d.len())?;
+    facts
+        .iter()
+        .all(|f| {
+            f.device == first
+                || f.device
+                    .strip_prefix(first)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .then_some(first)
+}
+
 /// Shorthand for conventions: a fact about `device`.
 pub fn fact(device: &str, what: What) -> Fact {
     Fact {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::convention::{self, Convention, Fact, Route};
+use super::convention::{self, Convention, Route, owner_of};
 use super::convention::{ask, offer};
 use super::light::{self, LightRoute, TopicProbe};
 use super::model::{DeviceInfo, DeviceKind, Quantity, TopicInfo};
@@ -404,25 +404,6 @@ impl Registry {
             temperature_field: temperature.map(|t| t.field.clone()),
         }
     }
-}
-
-/// The device a topic belongs to, by what its message said: the one device it named, or the
-/// device whose channels it named too (`tasmota/plug` for a `STATE` with two relays); none for
-/// a list of unrelated devices (a Zigbee2MQTT bridge's).
-fn owner_of(facts: &[Fact]) -> Option<&str> {
-    let first = facts
-        .iter()
-        .map(|f| f.device.as_str())
-        .min_by_key(|d| d.len())?;
-    facts
-        .iter()
-        .all(|f| {
-            f.device == first
-                || f.device
-                    .strip_prefix(first)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
-        .then_some(first)
 }
 
 /// Offers a topic's last message again, when it was kept whole, to the conventions. What it
