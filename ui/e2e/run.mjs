@@ -12,6 +12,7 @@ import {
   cleanup,
   launchBrowser,
   noHorizontalScroll,
+  publish,
   repo,
   shotsDir,
   startHub,
@@ -263,6 +264,40 @@ try {
       await p.screenshot({ path: join(shots, shot), fullPage: true });
     }
     await phone.close();
+  });
+
+  await check('a 300-character topic level widens no page, at 1280 and 390 px', async () => {
+    const room = 'r'.repeat(282);
+    const long = `garden/${'x'.repeat(300)}/reading`;
+    publish(demo.mqtt, `home/${room}/light`, 'OFF');
+    publish(demo.mqtt, long, '12.5');
+    for (const viewport of [
+      { width: 1280, height: 900 },
+      { width: 390, height: 844 },
+    ]) {
+      const ctx = await browser.newContext({ viewport });
+      const p = await ctx.newPage();
+      for (const [hash, ready] of [
+        ['#/devices', `[data-device="${room}/light"]`],
+        [`#/device/${room}/light`, 'table.log, .light-actions'],
+        ['#/topics', `[data-topic="${long}"]`],
+        ['#/broker', 'table.stats'],
+      ]) {
+        await p.goto(base + '/' + hash);
+        await p.locator(ready).first().waitFor({ timeout: 10_000 });
+        await noHorizontalScroll(p);
+      }
+      if (viewport.width === 390) {
+        // The switch is still where a tap lands.
+        await p.goto(base + '/#/devices');
+        const sw = p.locator(`[data-device="${room}/light"] .switch`);
+        await sw.scrollIntoViewIfNeeded();
+        const box = await sw.boundingBox();
+        assert(box && box.x >= 0 && box.x + box.width <= 390, `switch at ${JSON.stringify(box)}`);
+        await p.screenshot({ path: join(shots, 'phone-long-topic.png'), fullPage: true });
+      }
+      await ctx.close();
+    }
   });
 
   await check('dark colour scheme follows the system', async () => {
