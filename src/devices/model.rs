@@ -176,3 +176,52 @@ pub struct DeviceInfo {
     pub temperature_topic: Option<String>,
     pub temperature_field: Option<String>,
 }
+
+/// Orders names as people read them: numbers by value (`room2` before `room10`), letters
+/// without regard to case; byte order breaks ties, so equal names stay together.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn chunk(s: &str) -> (&str, &str) {
+        let digits = s.starts_with(|c: char| c.is_ascii_digit());
+        let end = s
+            .find(|c: char| c.is_ascii_digit() != digits)
+            .unwrap_or(s.len());
+        s.split_at(end)
+    }
+    let (mut x, mut y) = (a, b);
+    while !x.is_empty() && !y.is_empty() {
+        let ((cx, rx), (cy, ry)) = (chunk(x), chunk(y));
+        let numbers = cx.starts_with(|c: char| c.is_ascii_digit())
+            && cy.starts_with(|c: char| c.is_ascii_digit());
+        let o = if numbers {
+            let (nx, ny) = (cx.trim_start_matches('0'), cy.trim_start_matches('0'));
+            nx.len().cmp(&ny.len()).then_with(|| nx.cmp(ny))
+        } else {
+            cx.to_lowercase().cmp(&cy.to_lowercase())
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+        (x, y) = (rx, ry);
+    }
+    x.len().cmp(&y.len()).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_cmp;
+
+    #[test]
+    fn names_in_natural_order() {
+        let mut v = vec![
+            "room10", "Room2", "room1", "room100", "attic", "Bedroom", "room02x",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            vec![
+                "attic", "Bedroom", "room1", "Room2", "room02x", "room10", "room100"
+            ]
+        );
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::convention::{self, Convention, Route, owner_of};
 use super::convention::{ask, offer};
 use super::light::{self, LightRoute, TopicProbe};
-use super::model::{DeviceInfo, DeviceKind, Quantity, TopicInfo};
+use super::model::{DeviceInfo, DeviceKind, Quantity, TopicInfo, natural_cmp};
 use super::record::{Device, Devices, ago, apply, availability, check_naming};
 use super::{DevicesError, Listening, Message, RegistryLimits, Sighting};
 
@@ -242,13 +242,14 @@ impl Registry {
             .map(|(id, d)| self.describe(&map, id, d, now_ms))
             .collect();
         drop(map);
+        fn text(s: &Option<String>) -> &str {
+            s.as_deref().unwrap_or_default()
+        }
         v.sort_by(|a, b| {
-            (a.room.is_none(), &a.room, &a.name, &a.id).cmp(&(
-                b.room.is_none(),
-                &b.room,
-                &b.name,
-                &b.id,
-            ))
+            (a.room.is_none().cmp(&b.room.is_none()))
+                .then_with(|| natural_cmp(text(&a.room), text(&b.room)))
+                .then_with(|| natural_cmp(&a.name, &b.name))
+                .then_with(|| a.id.cmp(&b.id))
         });
         v
     }
