@@ -300,6 +300,20 @@ try {
     }
   });
 
+  await check("a new sensor's sparkline spans its readings, not one dot in a day", async () => {
+    for (let i = 0; i < 6; i++) {
+      publish(demo.mqtt, 'home/attic/temperature', String(15 + i));
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    const p = await browser.newPage();
+    await p.goto(base + '/#/devices');
+    const spark = p.locator('[data-device="attic/temperature"] .spark[data-points]');
+    await spark.waitFor({ timeout: 15_000 });
+    const points = Number(await spark.getAttribute('data-points'));
+    assert(points >= 5, `the sparkline shows ${points} points for 6 readings`);
+    await p.close();
+  });
+
   await check('dark colour scheme follows the system', async () => {
     const dark = await browser.newContext({ viewport: { width: 1200, height: 900 }, colorScheme: 'dark' });
     const p = await dark.newPage();

@@ -9,12 +9,14 @@ import { sparkline } from '../charts';
 import { h, replace } from '../dom';
 import type { TempUnit } from '../format';
 import { loading, type Page, type PageContext } from '../page';
-import type { BrokerStatus, Command, Device, Room } from '../types';
+import type { BrokerStatus, Command, Device, Room, SeriesHistory } from '../types';
 import { chooseUnit, householdUnit, loadUnit } from '../units';
 import { failure } from '../widgets';
 
 const SPARK_FRESH_MS = 10 * 60_000;
 const SPARK_RETRY_MS = 5000;
+/** Buckets in a card's sparkline. */
+const SPARK_POINTS = 48;
 
 /** The °C/°F switch: two pressed-or-not buttons, since it is a choice of two and not a setting page. */
 function unitSwitch(pick: (u: TempUnit) => void): HTMLElement {
@@ -72,13 +74,27 @@ export function devicesPage({ hub, app }: PageContext): Page {
     const entry: { el: HTMLElement; at: number; plot?: uPlot } = { el, at: Date.now() };
     sparks.set(d.id, entry);
     const now = Date.now() / 1000;
-    hub.history(d.temperatureTopic, d.temperatureField ?? '', now - 86_400, now + 1, 48).then(
-      (s) => {
-        if (gone || s.history.ts.length === 0) return;
-        entry.plot = sparkline(el, s.history, Math.min(240, el.clientWidth || 200), now - 86_400, now);
-      },
-      () => el.replaceChildren(),
-    );
+    const topic = d.temperatureTopic;
+    const field = d.temperatureField ?? '';
+    const draw = (s: SeriesHistory, from: number) => {
+      if (gone || s.history.ts.length === 0) return;
+      // How many buckets hold a value: what the picture shows, readable without the canvas.
+      el.dataset.points = String(s.history.avg.filter((v) => v !== null).length);
+      entry.plot = sparkline(el, s.history, Math.min(240, el.clientWidth || 200), from, now);
+    };
+    // A sensor recording for less than a day fills few of the day's buckets (one dot after
+    // half an hour): its sparkline spans what it has, narrowing to where its readings start
+    // (each answer's first bucket bounds them) until the buckets are fine enough.
+    const narrow = (from: number, tries: number): Promise<void> =>
+      hub.history(topic, field, from, now + 1, SPARK_POINTS).then((s) => {
+        const h = s.history;
+        const first = h.ts.find((_, i) => h.avg[i] !== null);
+        const filled = h.avg.filter((v) => v !== null).length;
+        if (first === undefined || filled >= SPARK_POINTS / 4 || h.bucketSecs <= 1 || tries === 0 || first <= from)
+          return draw(s, from);
+        return narrow(first, tries - 1);
+      });
+    narrow(now - 86_400, 3).catch(() => el.replaceChildren());
     return el;
   };
 
