@@ -93,7 +93,7 @@ try {
     await page.goto(base + '/#/device/livingroom/temperature');
     await page.locator('.chart canvas').waitFor({ timeout: 10_000 });
     const note = await page.locator('.chart-note').textContent();
-    const points = Number((note ?? '').match(/^(\d+) points/)?.[1]);
+    const points = Number((note ?? '').match(/^(\d+) points?,/)?.[1]);
     assert(points > 0, `chart note: ${note}`);
     await page.screenshot({ path: join(shots, 'device-temperature.png'), fullPage: true });
   });
@@ -311,6 +311,13 @@ try {
     await spark.waitFor({ timeout: 15_000 });
     const points = Number(await spark.getAttribute('data-points'));
     assert(points >= 5, `the sparkline shows ${points} points for 6 readings`);
+    // The chart's note counts what it draws, in good English ("1 point", not "1 points").
+    await p.goto(base + '/#/device/attic/temperature');
+    const note = p.locator('.chart-note').first();
+    await note.waitFor({ timeout: 10_000 });
+    await p.waitForFunction((el) => /point/.test(el.textContent ?? ''), await note.elementHandle());
+    const text = await note.textContent();
+    assert(/^(1 point|([02-9]|\d{2,}) points),/.test(text), `chart note: ${text}`);
     await p.close();
   });
 

@@ -110,13 +110,6 @@ export function ago(ms: number, now = Date.now()): string {
   return `${Math.floor(s / 86_400)} d ago`;
 }
 
-/** A device is silent when it has not been heard from for this long. */
-export const SILENT_AFTER_MS = 5 * 60_000;
-
-export function isSilent(lastSeenMs: number, now = Date.now()): boolean {
-  return now - lastSeenMs > SILENT_AFTER_MS;
-}
-
 export function latency(ms: number | null | undefined): string {
   if (ms == null) return '';
   return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
@@ -177,4 +170,11 @@ export function historyCsv(
   const rows = ts.map((t, i) => `${new Date(t * 1000).toISOString()},${cell(min[i])},${cell(avg[i])},${cell(max[i])}`);
   const head = unit ? `time,min (${unit}),avg (${unit}),max (${unit})` : 'time,min,avg,max';
   return [head, ...rows].join('\n') + '\n';
+}
+
+/** The host to reach a listener at from this PC: one on every address (`0.0.0.0`, `[::]`)
+ * is reached at 127.0.0.1. */
+export function hostFromHere(address: string): string {
+  const host = address.replace(/:\d+$/, '');
+  return ['0.0.0.0', '[::]', '::'].includes(host) ? '127.0.0.1' : host;
 }

@@ -49,8 +49,9 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
         const hist = s.history;
         data = { ts: hist.ts, min: convert(hist.min), avg: convert(hist.avg), max: convert(hist.max) };
         const unit = shown();
+        const filled = hist.avg.filter((v) => v !== null).length;
         note.textContent =
-          `${hist.ts.length} points, ${hist.resolution} data, ${hist.bucketSecs} s buckets` +
+          `${filled} ${filled === 1 ? 'point' : 'points'}, ${hist.resolution} data, ${hist.bucketSecs} s buckets` +
           `${unit ? `, in ${unit}` : ''}. Drag to zoom, double-click to zoom out.`;
         chart?.destroy();
         chartBox.replaceChildren();

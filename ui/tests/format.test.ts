@@ -46,8 +46,12 @@ describe('format', () => {
     expect(fmt.ago(now - 3 * 3_600_000, now)).toBe('3 h ago');
     expect(fmt.ago(now - 2 * 86_400_000, now)).toBe('2 d ago');
     expect(fmt.ago(now + 5000, now)).toBe('just now');
-    expect(fmt.isSilent(now - 6 * 60_000, now)).toBe(true);
-    expect(fmt.isSilent(now - 60_000, now)).toBe(false);
+  });
+
+  it('says where to reach a listener from this PC', () => {
+    expect(fmt.hostFromHere('0.0.0.0:1883')).toBe('127.0.0.1');
+    expect(fmt.hostFromHere('[::]:1883')).toBe('127.0.0.1');
+    expect(fmt.hostFromHere('192.168.1.20:1883')).toBe('192.168.1.20');
   });
 
   it("tells a command's fate in words", () => {

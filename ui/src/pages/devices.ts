@@ -7,6 +7,7 @@ import { HubError } from '../adapter';
 import { deviceCard, seenText } from '../cards';
 import { sparkline } from '../charts';
 import { h, replace } from '../dom';
+import * as fmt from '../format';
 import type { TempUnit } from '../format';
 import { loading, type Page, type PageContext } from '../page';
 import type { BrokerStatus, Command, Device, Room, SeriesHistory } from '../types';
@@ -156,7 +157,7 @@ export function devicesPage({ hub, app }: PageContext): Page {
 
   const emptyHome = (broker: BrokerStatus) => {
     const mqtt = broker.listeners.find((l) => l.name === 'mqtt');
-    const host = mqtt ? mqtt.address.replace(/:\d+$/, '') : '<this PC>';
+    const host = mqtt ? fmt.hostFromHere(mqtt.address) : '<this PC>';
     const port = mqtt ? mqtt.address.split(':').pop() : 1883;
     return h(
       'div',
