@@ -106,6 +106,29 @@ try {
     await page.screenshot({ path: join(shots, 'device-light.png'), fullPage: true });
   });
 
+  await check("a light's page shows the state its last reply said, after quick switching", async () => {
+    await page.goto(base + '/#/device/kitchen/light');
+    await page.locator('table.log tbody tr').first().waitFor({ timeout: 10_000 });
+    for (const label of ['Switch ON', 'Switch OFF', 'Switch ON', 'Switch OFF']) {
+      await page.getByRole('button', { name: label, exact: true }).click();
+      await page.waitForTimeout(150);
+    }
+    const top = page.locator('table.log tbody tr').first();
+    await page.waitForFunction(
+      (el) => el?.getAttribute('data-outcome') === 'confirmed' && /^OFF/.test(el.cells[1]?.textContent ?? ''),
+      await top.elementHandle(),
+      { timeout: 10_000 },
+    );
+    const state = await page.locator('.light-state').textContent();
+    assert(/^State: OFF/.test(state), `the page says ${state} while its log says OFF confirmed`);
+    // "seen … ago" moves on by itself.
+    const seen = async () => (await page.locator('.ids').textContent()).replace(/.*seen /, '');
+    const before = await seen();
+    await page.waitForTimeout(7500);
+    const after = await seen();
+    assert(before !== after, `still "seen ${after}"`);
+  });
+
   await check('topics page lists the raw tree with payloads and a working filter', async () => {
     await page.goto(base + '/#/topics');
     await page.locator('.topic-name').first().waitFor({ timeout: 10_000 });

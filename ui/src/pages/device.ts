@@ -93,7 +93,7 @@ export function devicePage({ hub, app }: PageContext, id: string): Page {
         d.light
           ? h(
               'span',
-              { class: 'muted small', title: d.light.payload },
+              { class: 'muted small status-ago', title: d.light.payload },
               // A JSON status (Shelly, Zigbee2MQTT) runs to hundreds of characters; the title has it all.
               ` (status “${short(d.light.payload)}” ${fmt.ago(d.light.updatedMs)})`,
             )
@@ -209,6 +209,16 @@ export function devicePage({ hub, app }: PageContext, id: string): Page {
     },
   );
 
+  // "seen … ago" and the status's age move on by themselves; the panel with its buttons is
+  // not redrawn for it, so a focused button keeps its focus.
+  const tick = setInterval(() => {
+    if (!device) return;
+    showHead(device);
+    const ago = light.querySelector('.status-ago');
+    if (ago && device.light)
+      ago.textContent = ` (status “${short(device.light.payload)}” ${fmt.ago(device.light.updatedMs)})`;
+  }, 2000);
+
   return {
     onEvent(e) {
       if (!device) return;
@@ -235,6 +245,7 @@ export function devicePage({ hub, app }: PageContext, id: string): Page {
     },
     leave() {
       stop();
+      clearInterval(tick);
       chart?.destroy();
     },
   };
