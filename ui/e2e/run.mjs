@@ -367,6 +367,23 @@ try {
       (b) => document.querySelector('[data-device="livingroom/light"] .switch')?.getAttribute('aria-checked') !== b,
       before,
     );
+    // Focus stays on the switch through the card's redraws, so Space toggles it back.
+    const focused = await page.evaluate(() =>
+      document.activeElement?.closest('[data-device]')?.getAttribute('data-device'),
+    );
+    assert(focused === 'livingroom/light', `focus went to ${focused ?? 'the page'}`);
+    await page.keyboard.press('Space');
+    await page.waitForFunction(
+      (b) => document.querySelector('[data-device="livingroom/light"] .switch')?.getAttribute('aria-checked') === b,
+      before,
+      { timeout: 10_000 },
+    );
+    // No frame round the whole page when the router focuses it on load.
+    await page.goto(base + '/#/topics');
+    await page.goto(base + '/#/devices');
+    await sw.waitFor({ timeout: 10_000 });
+    const outline = await page.evaluate(() => getComputedStyle(document.querySelector('main')).outlineStyle);
+    assert(outline === 'none', `main has outline ${outline}`);
   });
 
   await namingAndUnits({ page, base, check, shots, mqtt: demo.mqtt });

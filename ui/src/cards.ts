@@ -116,8 +116,13 @@ export function deviceCard(d: Device, s: CardState): HTMLElement {
             'aria-checked': String(on),
             'aria-label': `${d.name}${room}`,
             'aria-describedby': reason || s.refusal ? why : undefined,
-            disabled: busy || reason !== null,
-            onclick: () => s.onSwitch(!on),
+            // Busy is aria-disabled, not disabled: a disabled button drops the keyboard's focus
+            // to the page, and the card redraws with the command's fate a moment later.
+            disabled: reason !== null,
+            'aria-disabled': busy ? 'true' : undefined,
+            onclick: () => {
+              if (!busy) s.onSwitch(!on);
+            },
           },
           h('span', { class: 'knob' }),
         ),
