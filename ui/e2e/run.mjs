@@ -138,6 +138,12 @@ try {
     await page.fill('input[type=search]', 'kitchen/climate');
     const shown = await page.locator('.topic-name').allTextContents();
     assert(!shown.some((s) => s.startsWith('livingroom')), `filter left ${shown}`);
+    // An MQTT filter is matched as the broker would.
+    await page.fill('input[type=search]', 'home/+/light');
+    await page.locator('[data-topic="home/kitchen/light"]').waitFor({ timeout: 5_000 });
+    assert((await page.locator('[data-topic="home/livingroom/light"]').count()) === 1, 'livingroom light missing');
+    assert((await page.locator('[data-topic="home/kitchen/climate"]').count()) === 0, 'climate matched home/+/light');
+    await page.fill('input[type=search]', '');
   });
 
   await check("a topic's numeric series chart on the Topics page, and its device is linked", async () => {

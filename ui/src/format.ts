@@ -178,3 +178,18 @@ export function hostFromHere(address: string): string {
   const host = address.replace(/:\d+$/, '');
   return ['0.0.0.0', '[::]', '::'].includes(host) ? '127.0.0.1' : host;
 }
+
+/** Whether an MQTT filter (`home/+/light`, `zigbee2mqtt/#`) matches a topic, as a broker
+ * decides: `+` is one level, a trailing `#` this level and all below, and a wildcard in the
+ * first level does not match a topic starting with `$`. */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  if (t[0].startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return i === f.length - 1;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}

@@ -48,6 +48,17 @@ describe('format', () => {
     expect(fmt.ago(now + 5000, now)).toBe('just now');
   });
 
+  it('matches MQTT filters as a broker does', () => {
+    expect(fmt.topicMatches('home/+/light', 'home/kitchen/light')).toBe(true);
+    expect(fmt.topicMatches('home/+/light', 'home/kitchen/light/set')).toBe(false);
+    expect(fmt.topicMatches('home/#', 'home')).toBe(true);
+    expect(fmt.topicMatches('home/#', 'home/a/b')).toBe(true);
+    expect(fmt.topicMatches('#', '$SYS/brokers')).toBe(false);
+    expect(fmt.topicMatches('homie/+/$state', 'homie/dev/$state')).toBe(true);
+    expect(fmt.topicMatches('home/+', 'home')).toBe(false);
+    expect(fmt.topicMatches('home/#/x', 'home/a/x')).toBe(false);
+  });
+
   it('says where to reach a listener from this PC', () => {
     expect(fmt.hostFromHere('0.0.0.0:1883')).toBe('127.0.0.1');
     expect(fmt.hostFromHere('[::]:1883')).toBe('127.0.0.1');

@@ -13,7 +13,7 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
   const root = h('section', {});
   const search = h('input', {
     type: 'search',
-    placeholder: 'Filter topics',
+    placeholder: 'Filter topics (text, or an MQTT filter like home/+/light)',
     'aria-label': 'Filter topics',
   }) as HTMLInputElement;
   const unclaimed = h('input', { type: 'checkbox', id: 'only-unclaimed' }) as HTMLInputElement;
@@ -65,9 +65,14 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
 
   // A topic shows when it matches the filter (and, with the box ticked, is no device's), or
   // when a topic below it does.
+  // A filter with `+` or `#` is an MQTT filter, matched level by level as the broker would;
+  // anything else finds topics containing it, in any case.
+  const hit = (n: TopicNode, q: string): boolean =>
+    /[+#]/.test(q)
+      ? n.info !== null && n.info !== undefined && fmt.topicMatches(q, n.path)
+      : n.path.toLowerCase().includes(q.toLowerCase());
   const matches = (n: TopicNode, q: string): boolean =>
-    (n.path.toLowerCase().includes(q) &&
-      (!unclaimed.checked || (n.info !== null && n.info !== undefined && !n.info.device))) ||
+    (hit(n, q) && (!unclaimed.checked || (n.info !== null && n.info !== undefined && !n.info.device))) ||
     n.children.some((c) => matches(c, q));
   const node = (n: TopicNode, q: string): HTMLElement => {
     const info = n.info;
@@ -103,7 +108,7 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
     );
   };
   const render = () => {
-    const q = search.value.trim().toLowerCase();
+    const q = search.value.trim();
     const shown = tree.filter((n) => matches(n, q));
     replace(
       root,
