@@ -33,6 +33,12 @@ function short(text: string): string {
   return text.length > 40 ? text.slice(0, 40) + '…' : text;
 }
 
+/** A light's last status and its age. A JSON status (Shelly, Zigbee2MQTT) runs to hundreds
+ * of characters: it is cut here, and the element's title has it all. */
+function statusAge(l: NonNullable<Device['light']>): string {
+  return ` (status “${short(l.payload)}” ${fmt.ago(l.updatedMs)})`;
+}
+
 export function devicePage({ hub, app }: PageContext, id: string): Page {
   const root = h('section', {});
   replace(app, h('p', {}, h('a', { href: '#/devices' }, '← Devices')), root);
@@ -90,14 +96,7 @@ export function devicePage({ hub, app }: PageContext, id: string): Page {
         'p',
         { class: 'light-state' },
         `State: ${(d.light?.state ?? 'unknown').toUpperCase()}`,
-        d.light
-          ? h(
-              'span',
-              { class: 'muted small status-ago', title: d.light.payload },
-              // A JSON status (Shelly, Zigbee2MQTT) runs to hundreds of characters; the title has it all.
-              ` (status “${short(d.light.payload)}” ${fmt.ago(d.light.updatedMs)})`,
-            )
-          : null,
+        d.light ? h('span', { class: 'muted small status-ago', title: d.light.payload }, statusAge(d.light)) : null,
       ),
       h(
         'div',
@@ -215,8 +214,7 @@ export function devicePage({ hub, app }: PageContext, id: string): Page {
     if (!device) return;
     showHead(device);
     const ago = light.querySelector('.status-ago');
-    if (ago && device.light)
-      ago.textContent = ` (status “${short(device.light.payload)}” ${fmt.ago(device.light.updatedMs)})`;
+    if (ago && device.light) ago.textContent = statusAge(device.light);
   }, 2000);
 
   return {

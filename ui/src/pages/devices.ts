@@ -8,7 +8,6 @@ import { deviceCard, seenText } from '../cards';
 import { sparkline } from '../charts';
 import { h, replace } from '../dom';
 import * as fmt from '../format';
-import type { TempUnit } from '../format';
 import { loading, type Page, type PageContext } from '../page';
 import type { BrokerStatus, Command, Device, Room, SeriesHistory } from '../types';
 import { chooseUnit, householdUnit, loadUnit } from '../units';
@@ -20,7 +19,7 @@ const SPARK_RETRY_MS = 5000;
 const SPARK_POINTS = 48;
 
 /** The °C/°F switch: two pressed-or-not buttons, since it is a choice of two and not a setting page. */
-function unitSwitch(pick: (u: TempUnit) => void): HTMLElement {
+function unitSwitch(pick: (u: fmt.TempUnit) => void): HTMLElement {
   return h(
     'div',
     { class: 'unit-switch', role: 'group', 'aria-label': 'Temperature unit' },
@@ -144,7 +143,7 @@ export function devicesPage({ hub, app }: PageContext): Page {
     );
   };
 
-  const pick = (u: TempUnit) => {
+  const pick = (u: fmt.TempUnit) => {
     unitStatus.textContent = '';
     chooseUnit(hub, u).then(
       () => {
@@ -178,7 +177,7 @@ export function devicesPage({ hub, app }: PageContext): Page {
     );
   };
 
-  const show = ([rooms, broker]: [Room[], BrokerStatus, TempUnit]) => {
+  const show = ([rooms, broker]: [Room[], BrokerStatus, fmt.TempUnit]) => {
     for (const b of units.querySelectorAll('button'))
       b.setAttribute('aria-pressed', String(b.dataset.unit === householdUnit()));
     unclaimedNote(unclaimed, broker.unclaimedTopics);
