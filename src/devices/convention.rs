@@ -172,6 +172,18 @@ pub(super) fn owner_of(facts: &[Fact]) -> Option<&str> {
         .then_some(first)
 }
 
+/// A message with `payload` on `topic`, for the conventions' tests: none reads its QoS or
+/// retain flag.
+#[cfg(test)]
+pub fn message<'a>(topic: &'a str, payload: &'a str) -> Message<'a> {
+    Message {
+        topic,
+        payload: payload.as_bytes(),
+        qos: 1,
+        retained: false,
+    }
+}
+
 /// Shorthand for conventions: a fact about `device`.
 pub fn fact(device: &str, what: What) -> Fact {
     Fact {

@@ -576,15 +576,7 @@ impl Convention for Discovery {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg<'a>(topic: &'a str, payload: &'a str) -> Message<'a> {
-        Message {
-            topic,
-            payload: payload.as_bytes(),
-            qos: 1,
-            retained: true,
-        }
-    }
+    use crate::devices::convention::message as msg;
 
     #[test]
     fn abbreviations_base_and_removal() {

@@ -258,15 +258,7 @@ impl Convention for Homie {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg<'a>(topic: &'a str, payload: &'a str) -> Message<'a> {
-        Message {
-            topic,
-            payload: payload.as_bytes(),
-            qos: 1,
-            retained: true,
-        }
-    }
+    use crate::devices::convention::message as msg;
 
     #[test]
     fn a_description_after_the_value_still_applies() {

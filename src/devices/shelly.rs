@@ -345,15 +345,7 @@ impl Convention for Shelly {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg<'a>(topic: &'a str, payload: &'a str) -> Message<'a> {
-        Message {
-            topic,
-            payload: payload.as_bytes(),
-            qos: 0,
-            retained: false,
-        }
-    }
+    use crate::devices::convention::message as msg;
 
     #[test]
     fn gen2_notify_status_confirms_a_switch() {

@@ -274,15 +274,7 @@ impl Convention for Tasmota {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg<'a>(topic: &'a str, payload: &'a str) -> Message<'a> {
-        Message {
-            topic,
-            payload: payload.as_bytes(),
-            qos: 0,
-            retained: false,
-        }
-    }
+    use crate::devices::convention::message as msg;
 
     #[test]
     fn layouts_and_relays() {

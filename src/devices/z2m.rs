@@ -336,15 +336,7 @@ impl Convention for Zigbee2Mqtt {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn msg<'a>(topic: &'a str, payload: &'a str) -> Message<'a> {
-        Message {
-            topic,
-            payload: payload.as_bytes(),
-            qos: 0,
-            retained: true,
-        }
-    }
+    use crate::devices::convention::message as msg;
 
     #[test]
     fn another_base_and_plain_availability() {
