@@ -122,6 +122,17 @@ pub fn unix_ts() -> f64 {
     round(crate::now_ms() as f64 / 1000.0, 2)
 }
 
+/// The new state an `ON`/`OFF`/`TOGGLE` command asks for (Zigbee2MQTT's and ESPHome's words,
+/// already upper-cased), or none for anything else.
+pub fn on_off_toggle(word: &str, light_on: bool) -> Option<bool> {
+    match word {
+        "ON" => Some(true),
+        "OFF" => Some(false),
+        "TOGGLE" => Some(!light_on),
+        _ => None,
+    }
+}
+
 pub fn on_off(on: bool) -> &'static str {
     if on { "ON" } else { "OFF" }
 }

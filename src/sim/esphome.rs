@@ -11,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use super::device::{Device, Heard, Msg, Reading, Reply, hex24, on_off};
+use super::device::{Device, Heard, Msg, Reading, Reply, hex24, on_off, on_off_toggle};
 
 const DISCOVERY_REQUEST: &str = "homeassistant/status";
 
@@ -146,12 +146,7 @@ impl Device for EspHome {
         } else {
             text.to_ascii_uppercase()
         };
-        let on = match state.as_str() {
-            "ON" => true,
-            "OFF" => false,
-            "TOGGLE" => !light_on,
-            _ => return None,
-        };
+        let on = on_off_toggle(&state, light_on)?;
         Some(Heard::Switch { on, rpc: None })
     }
 

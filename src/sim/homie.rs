@@ -25,6 +25,20 @@ fn bool_text(on: bool) -> &'static str {
 }
 
 /// The values both versions publish below their device topic, all retained.
+/// Where both versions take the light's commands: its settable `power` property's `/set`.
+fn power_set(base: &str) -> String {
+    format!("{base}/light/power/set")
+}
+
+/// A command to the light, in either version: exactly `true` or `false`.
+fn power_command(base: &str, topic: &str, payload: &[u8]) -> Option<Heard> {
+    if topic != power_set(base) {
+        return None;
+    }
+    let on = boolean(payload)?;
+    Some(Heard::Switch { on, rpc: None })
+}
+
 fn values(base: &str, r: Reading) -> Vec<Msg> {
     vec![
         Msg::new(
@@ -98,7 +112,7 @@ impl Device for Homie4 {
     }
 
     fn commands(&self) -> Vec<String> {
-        vec![format!("{}/light/power/set", self.base)]
+        vec![power_set(&self.base)]
     }
 
     fn reading(&mut self, r: Reading, _light_on: bool) -> Vec<Msg> {
@@ -106,11 +120,7 @@ impl Device for Homie4 {
     }
 
     fn command(&self, topic: &str, payload: &[u8], _light_on: bool) -> Option<Heard> {
-        if topic != format!("{}/light/power/set", self.base) {
-            return None;
-        }
-        let on = boolean(payload)?;
-        Some(Heard::Switch { on, rpc: None })
+        power_command(&self.base, topic, payload)
     }
 
     fn status(&mut self, reply: &Reply) -> Vec<Msg> {
@@ -192,7 +202,7 @@ impl Device for Homie5 {
     }
 
     fn commands(&self) -> Vec<String> {
-        vec![format!("{}/light/power/set", self.base)]
+        vec![power_set(&self.base)]
     }
 
     fn reading(&mut self, r: Reading, _light_on: bool) -> Vec<Msg> {
@@ -200,11 +210,7 @@ impl Device for Homie5 {
     }
 
     fn command(&self, topic: &str, payload: &[u8], _light_on: bool) -> Option<Heard> {
-        if topic != format!("{}/light/power/set", self.base) {
-            return None;
-        }
-        let on = boolean(payload)?;
-        Some(Heard::Switch { on, rpc: None })
+        power_command(&self.base, topic, payload)
     }
 
     fn status(&mut self, reply: &Reply) -> Vec<Msg> {

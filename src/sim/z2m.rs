@@ -13,7 +13,7 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::device::{Device, Heard, Msg, Reading, Reply, hex24, on_off, round};
+use super::device::{Device, Heard, Msg, Reading, Reply, hex24, on_off, on_off_toggle, round};
 
 const BASE: &str = "zigbee2mqtt";
 
@@ -217,12 +217,7 @@ impl Device for Z2m {
             Ok(Value::Object(o)) => o.get("state")?.as_str()?.to_ascii_uppercase(),
             _ => text.to_ascii_uppercase(),
         };
-        let on = match state.as_str() {
-            "ON" => true,
-            "OFF" => false,
-            "TOGGLE" => !light_on,
-            _ => return None,
-        };
+        let on = on_off_toggle(&state, light_on)?;
         Some(Heard::Switch { on, rpc: None })
     }
 
