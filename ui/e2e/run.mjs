@@ -18,6 +18,7 @@ import {
   startHub,
   startSim,
 } from './lib.mjs';
+import { chartsAndErrors, passwordCopied } from './charts.mjs';
 import { namingAndUnits } from './naming.mjs';
 
 const shots = shotsDir(join(repo, 'target/screenshots'));
@@ -178,8 +179,7 @@ try {
     await page.selectOption('#new-role', 'device');
     await page.fill('#new-topic', 'home/kitchen/light');
     await page.click('form[aria-label="New credential"] button[type=submit]');
-    const pw = await page.locator('.secret code.password').textContent({ timeout: 10_000 });
-    assert(pw && pw.length >= 16, `password shown once: ${pw}`);
+    await passwordCopied(page, base);
     await page.locator('table.creds td strong', { hasText: 'kitchen-light' }).waitFor();
     await page.click('table.creds button:has-text("Rules")');
     const filter = await page.locator('.rule-table input').first().inputValue();
@@ -392,6 +392,7 @@ try {
     assert(outline === 'none', `main has outline ${outline}`);
   });
 
+  await chartsAndErrors({ browser, page, base, check, shots, mqtt: demo.mqtt });
   await namingAndUnits({ page, base, check, shots, mqtt: demo.mqtt });
 
   // A hub with no devices, then lights that never reply, then the hub gone.

@@ -34,8 +34,29 @@ export function sparkline(el: HTMLElement, h: History, width: number, from: numb
   return showRange(u, from, to);
 }
 
-/** The detail chart. Drag across it to zoom; double-click to zoom back out. */
-export function detailChart(el: HTMLElement, h: History, width: number, unit: string, from: number, to: number): uPlot {
+/** What the person asks of the detail chart: a window to look into, or to go back out. */
+export interface Zooming {
+  zoom(from: number, to: number): void;
+  zoomOut(): void;
+}
+
+/** A drag narrower than this is a tap or a slip of the finger, not a choice. */
+const MIN_ZOOM_PX = 8;
+/** Two taps closer than this are a double-tap. */
+const DOUBLE_TAP_MS = 350;
+
+/** The detail chart. Drag across it (a finger drags sideways) to zoom; double-click or
+ * double-tap to zoom back out. The chart does not rescale itself: it says what was chosen and
+ * the caller fetches that window at a finer resolution. */
+export function detailChart(
+  el: HTMLElement,
+  h: History,
+  width: number,
+  unit: string,
+  from: number,
+  to: number,
+  zooming: Zooming,
+): uPlot {
   const accent = css('--accent', '#d9480f');
   const band = css('--band', 'rgba(217,72,15,0.15)');
   const axis = css('--muted', '#666');
@@ -45,6 +66,12 @@ export function detailChart(el: HTMLElement, h: History, width: number, unit: st
       width,
       height: 280,
       scales: { x: { time: true } },
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        // uPlot's own double-click returns to the data's span; the chosen range is the caller's.
+        bind: { dblclick: () => null },
+      },
+      hooks: { setSelect: [(u) => chose(u)] },
       axes: [
         { stroke: axis, grid: { stroke: grid } },
         {
@@ -66,7 +93,66 @@ export function detailChart(el: HTMLElement, h: History, width: number, unit: st
     toData(h),
     el,
   );
+  let down = false;
+  const chose = (u: uPlot) => {
+    // A finger still on the glass is still choosing.
+    if (down) return;
+    const { left, width: w } = u.select;
+    if (w <= 0) return;
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    if (w >= MIN_ZOOM_PX) zooming.zoom(u.posToVal(left, 'x'), u.posToVal(left + w, 'x'));
+  };
+  u.over.addEventListener('dblclick', () => zooming.zoomOut());
+  touchZoom(
+    u,
+    () => zooming.zoomOut(),
+    (d) => (down = d),
+    chose,
+  );
   return showRange(u, from, to);
+}
+
+/** uPlot reads the mouse only: a finger dragging sideways draws the same selection (the page
+ * still scrolls vertically, `touch-action: pan-y`), and a double-tap zooms out. */
+function touchZoom(u: uPlot, zoomOut: () => void, holding: (down: boolean) => void, chose: (u: uPlot) => void): void {
+  const over = u.over;
+  over.style.touchAction = 'pan-y';
+  let start: number | null = null;
+  let lastTap = 0;
+  const x = (e: PointerEvent) => Math.min(Math.max(e.clientX - over.getBoundingClientRect().left, 0), over.clientWidth);
+  over.addEventListener('pointerdown', (e) => {
+    if (e.pointerType !== 'touch') return;
+    start = x(e);
+    holding(true);
+    over.setPointerCapture(e.pointerId);
+  });
+  over.addEventListener('pointermove', (e) => {
+    if (start === null || e.pointerType !== 'touch') return;
+    const at = x(e);
+    u.setSelect({ left: Math.min(start, at), width: Math.abs(at - start), top: 0, height: over.clientHeight }, false);
+  });
+  const end = (e: PointerEvent, cancelled: boolean) => {
+    if (start === null || e.pointerType !== 'touch') return;
+    start = null;
+    holding(false);
+    const w = u.select.width;
+    if (cancelled) {
+      u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+      return;
+    }
+    if (w >= MIN_ZOOM_PX) {
+      lastTap = 0;
+      chose(u);
+      return;
+    }
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    if (e.timeStamp - lastTap < DOUBLE_TAP_MS) {
+      lastTap = 0;
+      zoomOut();
+    } else lastTap = e.timeStamp;
+  };
+  over.addEventListener('pointerup', (e) => end(e, false));
+  over.addEventListener('pointercancel', (e) => end(e, true));
 }
 
 export function toData(h: History): uPlot.AlignedData {

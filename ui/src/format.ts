@@ -158,18 +158,42 @@ export function rate(perSec: number | null | undefined): string {
   return perSec < 10 ? perSec.toFixed(1) : Math.round(perSec).toLocaleString('en');
 }
 
-/** One CSV row per bucket: time (ISO), min, avg, max. */
+/** A number as a person wrote it: the float noise of averaging (`19.075000000000003`) goes,
+ * the sensor's own precision stays. */
+export function plainNumber(v: number): string {
+  return String(Number(v.toPrecision(12)));
+}
+
+/** One CSV row per bucket between `from` and `to` (Unix seconds, inclusive): time (ISO), min,
+ * avg, max, with the unit in the header. Min and max are readings as the device sent them. */
 export function historyCsv(
   ts: number[],
   min: (number | null)[],
   avg: (number | null)[],
   max: (number | null)[],
   unit = '',
+  from = -Infinity,
+  to = Infinity,
 ): string {
-  const cell = (v: number | null) => (v == null ? '' : String(v));
-  const rows = ts.map((t, i) => `${new Date(t * 1000).toISOString()},${cell(min[i])},${cell(avg[i])},${cell(max[i])}`);
+  const cell = (v: number | null) => (v == null ? '' : plainNumber(v));
+  // An average of 18.9 and 19.2 is not 19.0333333333: it gets one digit more than the
+  // readings themselves have, which min and max show.
+  const decimals = (v: number | null) => (v == null ? 0 : (plainNumber(v).split('.')[1] ?? '').length);
+  const places = Math.min(6, Math.max(0, ...min.map(decimals), ...max.map(decimals)) + 1);
+  const mean = (v: number | null) => (v == null ? '' : plainNumber(Number(v.toFixed(places))));
+  const rows: string[] = [];
+  ts.forEach((t, i) => {
+    if (t >= from && t <= to)
+      rows.push(`${new Date(t * 1000).toISOString()},${cell(min[i])},${mean(avg[i])},${cell(max[i])}`);
+  });
   const head = unit ? `time,min (${unit}),avg (${unit}),max (${unit})` : 'time,min,avg,max';
   return [head, ...rows].join('\n') + '\n';
+}
+
+/** A CSV's file name: what it is the history of, and the window it holds, safe on every disk. */
+export function csvName(what: string, from: number, to: number): string {
+  const stamp = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace(':', '');
+  return `${what}-${stamp(from)}-${stamp(to)}`.replace(/[^\w.-]+/g, '-');
 }
 
 /** The host to reach a listener at from this PC: one on every address (`0.0.0.0`, `[::]`)

@@ -55,8 +55,15 @@ function notPaired(target: HTMLElement): void {
   );
 }
 
-/** Shows `load`'s result via `show`; on failure says why and tries again every 3 s. */
-export function loading<T>(target: HTMLElement, load: () => Promise<T>, show: (v: T) => void): () => void {
+/** Shows `load`'s result via `show`; on failure says why and tries again every 3 s, except when
+ * what was asked for does not exist: asking again would not change that, so `missing` says so
+ * instead (the page may load again when an event tells it the thing has appeared). */
+export function loading<T>(
+  target: HTMLElement,
+  load: () => Promise<T>,
+  show: (v: T) => void,
+  missing?: (e: HubError) => void,
+): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let gone = false;
   replace(target, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
@@ -66,6 +73,7 @@ export function loading<T>(target: HTMLElement, load: () => Promise<T>, show: (v
       (e: unknown) => {
         if (gone) return;
         if (e instanceof HubError && e.code === 'unauthorized') return notPaired(target);
+        if (missing && e instanceof HubError && e.code === 'not_found') return missing(e);
         const unreachable = e instanceof HubError && e.code === 'unreachable';
         replace(
           target,

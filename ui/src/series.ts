@@ -1,7 +1,12 @@
-// One recorded series as a chart with its quick ranges, a custom range, CSV export and live
-// readings: the device page and the Topics page show the same thing, so it is built once here.
-// Temperatures are converted to the household's unit as they arrive, the chart, the CSV and
-// the live points alike, because the hub records them in whatever unit the device sent.
+// One recorded series as a chart with its quick ranges, a custom range, zoom, CSV export and
+// live readings: the device page and the Topics page show the same thing, so it is built once
+// here. Temperatures are converted to the household's unit as they arrive, the chart, the CSV
+// and the live points alike, because the hub records them in whatever unit the device sent.
+//
+// Two ranges are kept apart: the one the person chose (a quick range or a custom one) and the
+// window shown, which a zoom narrows. A zoom asks the hub again for that window, so zooming into
+// a day of hourly buckets shows its minutes; zooming out returns to the chosen range, and the
+// CSV holds what is shown.
 
 import type uPlot from 'uplot';
 import { HubError, type Hub } from './adapter';
@@ -17,8 +22,11 @@ const RANGES: [string, number][] = [
   ['7 d', 7 * 86_400],
   ['30 d', 30 * 86_400],
 ];
+/** Buckets asked for: about one per pixel of a wide chart. */
+const POINTS = 600;
 
 type Column = (number | null)[];
+type Chosen = { secs: number } | { from: number; to: number };
 
 export interface SeriesChart {
   el: HTMLElement;
@@ -26,33 +34,66 @@ export interface SeriesChart {
   destroy(): void;
 }
 
+/** Whether this screen is driven by touch, so the hint speaks of taps rather than clicks. */
+const touchFirst = () => typeof matchMedia === 'function' && matchMedia('(pointer: coarse)').matches;
+
+function clock(secs: number, span: number): string {
+  const d = new Date(secs * 1000);
+  return span > 2 * 86_400
+    ? d.toLocaleString('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+}
+
+function chosenText(c: Chosen): string {
+  if ('secs' in c) return `the last ${RANGES.find(([, s]) => s === c.secs)?.[0] ?? `${c.secs} s`}`;
+  return `${clock(c.from, c.to - c.from)}–${clock(c.to, c.to - c.from)}`;
+}
+
 /** A chart of `topic`'s `field` ("" for a plain number); `label` names it for screen readers and the CSV. */
 export function seriesChart(hub: Hub, topic: string, field: string, label: string, file: string): SeriesChart {
   let chart: uPlot | null = null;
-  let live = true;
+  let chosen: Chosen = { secs: 3600 };
+  // The window on screen: the chosen range, or a zoom into it.
+  let shownFrom = 0;
+  let shownTo = 0;
+  let zoomed = false;
   let data: { ts: number[]; min: Column; avg: Column; max: Column } | null = null;
   // The unit the hub recorded the series in; readings are converted from it.
   let source: string | null = null;
   let gone = false;
+  // Answers can cross: only the last request asked for is drawn.
+  let asked = 0;
 
   const chartBox = h('div', { class: 'chart', role: 'img', 'aria-label': `${label} history` });
   const note = h('p', { class: 'chart-note muted small', 'aria-live': 'polite' });
   const shown = () => fmt.shownUnit(source, householdUnit());
   const convert = (col: Column): Column => col.map((v) => (v == null ? null : fmt.toUnit(v, source, householdUnit())));
+  const live = () => !zoomed && 'secs' in chosen;
 
-  const load = (from: number, to: number, isLive: boolean) => {
-    live = isLive;
-    hub.history(topic, field, from, to, 600).then(
+  const hint = () =>
+    zoomed
+      ? `Zoomed in to ${chosenText({ from: shownFrom, to: shownTo })}. ${touchFirst() ? 'Double-tap' : 'Double-click'} the chart to go back to ${chosenText(chosen)}.`
+      : touchFirst()
+        ? 'Drag sideways across the chart to zoom, double-tap to zoom out.'
+        : 'Drag across the chart to zoom, double-click to zoom out.';
+
+  const draw = (from: number, to: number) => {
+    const id = ++asked;
+    shownFrom = from;
+    shownTo = to;
+    hub.history(topic, field, from, to, POINTS).then(
       (s) => {
-        if (gone) return;
+        if (gone || id !== asked) return;
         source = s.unit ?? null;
         const hist = s.history;
         data = { ts: hist.ts, min: convert(hist.min), avg: convert(hist.avg), max: convert(hist.max) };
         const unit = shown();
         const filled = hist.avg.filter((v) => v !== null).length;
         note.textContent =
-          `${filled} ${filled === 1 ? 'point' : 'points'}, ${hist.resolution} data, ${hist.bucketSecs} s buckets` +
-          `${unit ? `, in ${unit}` : ''}. Drag to zoom, double-click to zoom out.`;
+          (filled === 0
+            ? 'No readings in this window'
+            : `${filled} ${filled === 1 ? 'point' : 'points'}, ${hist.resolution} data, ${hist.bucketSecs} s buckets` +
+              `${unit ? `, in ${unit}` : ''}`) + `. ${hint()}`;
         chart?.destroy();
         chartBox.replaceChildren();
         chart = detailChart(
@@ -62,10 +103,14 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
           unit.startsWith('°') ? unit : unit ? ` ${unit}` : '',
           from,
           to,
+          { zoom, zoomOut },
         );
+        chartBox.dataset.from = String(Math.floor(from));
+        chartBox.dataset.to = String(Math.ceil(to));
+        chartBox.dataset.bucketSecs = String(hist.bucketSecs);
       },
       (e: Error) => {
-        if (gone) return;
+        if (gone || id !== asked) return;
         chart?.destroy();
         chart = null;
         data = null;
@@ -79,10 +124,27 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
               : `Cannot load the history: ${e.message}`,
           ),
         );
-        note.textContent = '';
+        note.textContent = zoomed ? hint() : '';
       },
     );
   };
+
+  const choose = (c: Chosen) => {
+    chosen = c;
+    zoomed = false;
+    const now = Date.now() / 1000;
+    if ('secs' in c) draw(now - c.secs, now + 1);
+    else draw(c.from, c.to);
+  };
+
+  function zoom(from: number, to: number) {
+    zoomed = true;
+    draw(from, to);
+  }
+
+  function zoomOut() {
+    if (zoomed) choose(chosen);
+  }
 
   const from = h('input', { type: 'datetime-local', 'aria-label': `${label}: from` }) as HTMLInputElement;
   const to = h('input', { type: 'datetime-local', 'aria-label': `${label}: to` }) as HTMLInputElement;
@@ -90,27 +152,13 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
     for (const other of controls.querySelectorAll('button[aria-pressed]')) other.setAttribute('aria-pressed', 'false');
     b?.setAttribute('aria-pressed', 'true');
   };
-  const controls = h(
-    'div',
-    { class: 'ranges', role: 'group', 'aria-label': `${label}: range` },
-    ...RANGES.map(([text, secs], i) =>
-      h(
-        'button',
-        {
-          type: 'button',
-          'aria-pressed': String(i === 0),
-          onclick: (ev: Event) => {
-            press(ev.currentTarget as HTMLElement);
-            const now = Date.now() / 1000;
-            load(now - secs, now + 1, true);
-          },
-        },
-        text,
-      ),
-    ),
+  const custom = h(
+    'details',
+    { class: 'custom' },
+    h('summary', {}, 'Custom range'),
     h(
       'span',
-      { class: 'custom' },
+      { class: 'custom-fields' },
       from,
       to,
       h(
@@ -122,11 +170,29 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
             const t = Date.parse(to.value) / 1000;
             if (Number.isFinite(f) && Number.isFinite(t) && t > f) {
               press(null);
-              load(f, t, false);
+              choose({ from: f, to: t });
             } else note.textContent = 'Pick a start, and an end after it.';
           },
         },
         'Show',
+      ),
+    ),
+  );
+  const controls = h(
+    'div',
+    { class: 'ranges', role: 'group', 'aria-label': `${label}: range` },
+    ...RANGES.map(([text, secs], i) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          'aria-pressed': String(i === 0),
+          onclick: (ev: Event) => {
+            press(ev.currentTarget as HTMLElement);
+            choose({ secs });
+          },
+        },
+        text,
       ),
     ),
     h(
@@ -135,10 +201,13 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
         type: 'button',
         onclick: () => {
           if (!data) return;
-          const csv = fmt.historyCsv(data.ts, data.min, data.avg, data.max, shown());
+          // What is on screen: the zoomed window, or the chosen range up to now.
+          const lo = chart?.scales.x.min ?? shownFrom;
+          const hi = chart?.scales.x.max ?? shownTo;
+          const csv = fmt.historyCsv(data.ts, data.min, data.avg, data.max, shown(), lo, hi);
           const a = h('a', {
             href: URL.createObjectURL(new Blob([csv], { type: 'text/csv' })),
-            download: `${file.replace(/[^\w.-]+/g, '-')}.csv`,
+            download: `${fmt.csvName(file, lo, hi)}.csv`,
           }) as HTMLAnchorElement;
           a.click();
           URL.revokeObjectURL(a.href);
@@ -146,6 +215,7 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
       },
       'Export CSV',
     ),
+    custom,
   );
 
   // The chart is drawn at a fixed width: follow the box when a phone turns or a window resizes.
@@ -155,13 +225,12 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
   });
   resize.observe(chartBox);
 
-  const now = Date.now() / 1000;
-  load(now - 3600, now + 1, true);
+  choose(chosen);
 
   return {
     el: h('div', { class: 'series', 'data-topic': topic, 'data-field': field }, controls, chartBox, note),
     onReading(e) {
-      if (!live || !chart || !data || e.topic !== topic || e.field !== field) return;
+      if (!live() || !chart || !data || e.topic !== topic || e.field !== field) return;
       const t = Math.floor(e.tsMs / 1000);
       const v = fmt.toUnit(e.value, source, householdUnit());
       data.ts.push(t);
@@ -170,8 +239,8 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
       data.max.push(v);
       const end = chart.scales.x.max ?? t;
       chart.setData(toData({ ...data, bucketSecs: 0, resolution: 'raw' }), false);
-      // Follow new readings unless the person has zoomed into the past.
-      if (end >= t - 120) chart.setScale('x', { min: chart.scales.x.min ?? t - 3600, max: Math.max(end, t + 1) });
+      shownTo = Math.max(end, t + 1);
+      chart.setScale('x', { min: chart.scales.x.min ?? t - 3600, max: shownTo });
     },
     destroy() {
       gone = true;

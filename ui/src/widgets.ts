@@ -37,3 +37,44 @@ export function confirmButton(label: string, question: string, act: () => unknow
     label,
   );
 }
+
+/** A secret shown once, with a button that copies it: the Clipboard API where the page may use
+ * it (this PC, HTTPS, the desktop window), else selecting it and the older copy command, which
+ * works on a phone over plain HTTP too. The field is selectable by hand when both fail. */
+export function copyable(text: string, what: string): HTMLElement {
+  const field = h('input', {
+    type: 'text',
+    class: 'password',
+    readonly: true,
+    value: text,
+    'aria-label': what,
+    spellcheck: 'false',
+  }) as HTMLInputElement;
+  const said = h('span', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
+  const legacy = () => {
+    field.focus();
+    field.select();
+    return document.execCommand('copy');
+  };
+  const copy = async () => {
+    let done = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        done = true;
+      }
+    } catch {
+      // Refused (no permission, or the window is not focused): the older way below.
+    }
+    if (!done) done = legacy();
+    said.className = done ? 'status-line ok' : 'status-line bad';
+    said.textContent = done ? 'Copied' : 'Cannot copy here: select it and copy it by hand';
+  };
+  return h(
+    'span',
+    { class: 'copyable' },
+    field,
+    h('button', { type: 'button', onclick: () => void copy(), 'aria-label': `Copy ${what}` }, 'Copy'),
+    said,
+  );
+}

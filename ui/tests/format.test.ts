@@ -93,6 +93,30 @@ describe('format', () => {
     );
   });
 
+  it('exports only the window shown, without float noise, with the unit', () => {
+    const csv = fmt.historyCsv(
+      [0, 60, 120, 180],
+      [1, 19.075000000000003, 3, 4],
+      [1, 2, 3, 4],
+      [1, 2, 3, 4],
+      '°C',
+      60,
+      120,
+    );
+    expect(csv).toBe(
+      'time,min (°C),avg (°C),max (°C)\n1970-01-01T00:01:00.000Z,19.075,2,2\n1970-01-01T00:02:00.000Z,3,3,3\n',
+    );
+    expect(fmt.historyCsv([0], [18.9], [19.033333333333], [19.2])).toBe(
+      'time,min,avg,max\n1970-01-01T00:00:00.000Z,18.9,19.03,19.2\n',
+    );
+    expect(fmt.plainNumber(0.1 + 0.2)).toBe('0.3');
+    expect(fmt.plainNumber(-21.123456)).toBe('-21.123456');
+  });
+
+  it('names a CSV after its window', () => {
+    expect(fmt.csvName('home/kitchen temp', 0, 3600)).toBe('home-kitchen-temp-1970-01-01T0000-1970-01-01T0100');
+  });
+
   it('rates', () => {
     expect(fmt.rate(1.25)).toBe('1.3');
     expect(fmt.rate(12345.6)).toBe('12,346');

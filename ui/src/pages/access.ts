@@ -7,7 +7,7 @@ import * as fmt from '../format';
 import { loading, type Page, type PageContext } from '../page';
 import { rulesEditor } from '../rules';
 import type { AccessInfo, Credential, Role } from '../types';
-import { confirmButton, failure, statusLine } from '../widgets';
+import { confirmButton, copyable, failure, statusLine } from '../widgets';
 
 const ROLE_HELP: Record<Role, string> = {
   user: 'a person’s MQTT client: publish and subscribe under home/#',
@@ -197,7 +197,7 @@ export function accessPage({ hub, app }: PageContext): Page {
                   'div',
                   { class: 'secret' },
                   h('p', {}, `Credential “${c.credential.username}” made. Its password, shown only now:`),
-                  h('code', { class: 'password' }, c.password),
+                  copyable(c.password, `password of ${c.credential.username}`),
                 ),
               );
               reload();

@@ -183,30 +183,54 @@ export function devicePage({ hub, app }: PageContext, id: string): Page {
     return h('section', { 'aria-label': 'History' }, h('h2', {}, 'History'), picker, box);
   };
 
-  const stop = loading(
-    root,
-    () => Promise.all([hub.device(id), hub.devices(), loadUnit(hub)]),
-    ([d, rooms]) => {
-      device = d;
-      const roomNames = rooms.flatMap((r) => (r.room ? [r.room] : []));
-      showHead(d);
-      showNow(d);
-      const naming = namingForm(hub, d, roomNames, (saved) => {
-        device = { ...saved, lastCommand: device?.lastCommand ?? saved.lastCommand };
-        showHead(device);
-      });
-      const parts: (HTMLElement | null)[] = [head, now];
-      if (d.kind === 'light') {
-        showLight(d);
-        log = h('div', {});
-        parts.push(light);
-      }
-      parts.push(naming, history(d));
-      if (log) parts.push(h('h2', {}, 'Command log'), log);
-      replace(root, ...parts);
-      loadLog();
-    },
-  );
+  let absent = false;
+  const notKnown = () => {
+    absent = true;
+    replace(
+      root,
+      h(
+        'div',
+        { class: 'empty', role: 'status' },
+        h('h1', {}, 'No such device'),
+        h(
+          'p',
+          {},
+          `The hub knows no device “${id}”. It may have been removed or renamed, or it has sent nothing since the hub started: this page shows it as soon as it does.`,
+        ),
+        h('p', {}, h('a', { href: '#/devices' }, 'See every device')),
+      ),
+    );
+  };
+  const load = () =>
+    loading(
+      root,
+      () => Promise.all([hub.device(id), hub.devices(), loadUnit(hub)]),
+      ([d, rooms]) => {
+        device = d;
+        const roomNames = rooms.flatMap((r) => (r.room ? [r.room] : []));
+        showHead(d);
+        showNow(d);
+        const naming = namingForm(hub, d, roomNames, (saved) => {
+          device = { ...saved, lastCommand: device?.lastCommand ?? saved.lastCommand };
+          showHead(device);
+        });
+        const parts: (HTMLElement | null)[] = [head, now];
+        if (d.kind === 'light') {
+          showLight(d);
+          log = h('div', {});
+          parts.push(light);
+        }
+        // What the device says comes first, so a phone shows the chart without scrolling past
+        // a form that is used once.
+        parts.push(history(d));
+        if (log) parts.push(h('h2', {}, 'Command log'), log);
+        parts.push(naming);
+        replace(root, ...parts);
+        loadLog();
+      },
+      notKnown,
+    );
+  let stop = load();
 
   // "seen … ago" and the status's age move on by themselves; the panel with its buttons is
   // not redrawn for it, so a focused button keeps its focus.
@@ -219,6 +243,11 @@ export function devicePage({ hub, app }: PageContext, id: string): Page {
 
   return {
     onEvent(e) {
+      if (absent && e.type === 'device_updated' && e.id === id) {
+        absent = false;
+        stop();
+        stop = load();
+      }
       if (!device) return;
       if (e.type === 'reading') chart?.onReading(e);
       else if (e.type === 'command_updated' && e.light === device.id) loadLog();

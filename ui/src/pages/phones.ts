@@ -5,7 +5,7 @@ import { h, replace } from '../dom';
 import * as fmt from '../format';
 import { loading, type Page, type PageContext } from '../page';
 import type { MqttSetup, Pairing, Phone } from '../types';
-import { confirmButton, statusLine, svgSrc } from '../widgets';
+import { confirmButton, copyable, statusLine, svgSrc } from '../widgets';
 
 export function phonesPage({ hub, app }: PageContext): Page {
   const pairBox = h('section', { 'aria-labelledby': 'h-pair' });
@@ -140,8 +140,15 @@ export function phonesPage({ hub, app }: PageContext): Page {
       name,
       h('button', { type: 'submit' }, 'Make MQTT settings'),
     );
-    const row = (k: string, v?: string | number | null) =>
-      v == null ? null : h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, h('code', {}, String(v))));
+    const row = (k: string, v?: string | number | HTMLElement | null) =>
+      v == null
+        ? null
+        : h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, k),
+            h('td', {}, v instanceof HTMLElement ? v : h('code', {}, String(v))),
+          );
     replace(
       mqttBox,
       h('h2', { id: 'h-mqtt', class: 'plain' }, 'MQTT app on a phone'),
@@ -169,7 +176,7 @@ export function phonesPage({ hub, app }: PageContext): Page {
                 row('WebSocket port', m.wsPort),
                 row('Secure WebSocket port', m.wssPort),
                 row('Username', m.username),
-                row('Password (shown once)', m.password),
+                row('Password (shown once)', copyable(m.password, 'MQTT password')),
                 m.caUrl
                   ? h(
                       'tr',
