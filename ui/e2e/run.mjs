@@ -424,6 +424,18 @@ try {
     quiet.proc.kill('SIGTERM');
     await new Promise((r) => quiet.proc.once('exit', r));
     await page.locator('#link[data-state="retrying"]').waitFor({ timeout: 10_000 });
+    // A switch that cannot reach the hub says so on its card, naming the light: no dialog.
+    let dialog = null;
+    page.once('dialog', (d) => {
+      dialog = d.message();
+      void d.dismiss();
+    });
+    await page.locator('[data-device="kitchen/light"] .switch').click();
+    const refusal = page.locator('[data-device="kitchen/light"] [role=alert]');
+    await refusal.waitFor({ timeout: 10_000 });
+    const said = await refusal.textContent();
+    assert(/^Could not switch light in kitchen: /.test(said) && /cannot be reached/.test(said), `refusal: ${said}`);
+    assert(dialog === null, `a dialog said: ${dialog}`);
     await page.evaluate(() => {
       location.hash = '#/topics';
     });

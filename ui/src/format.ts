@@ -79,6 +79,11 @@ export function clock(ms: number, now = Date.now()): string {
     : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
 }
 
+/** A device named so it cannot be mistaken for another: "light in kitchen". */
+export function deviceLabel(d: { name: string; room?: string | null }): string {
+  return d.room ? `${d.name} in ${d.room}` : d.name;
+}
+
 /** "Online", "Offline since 10:42", "Silent since 10:40", "Unknown". */
 export function availability(a: Availability, now = Date.now()): string {
   const since = a.sinceMs != null ? ` since ${clock(a.sinceMs, now)}` : '';

@@ -136,7 +136,7 @@ export function devicesPage({ hub, app }: PageContext): Page {
       (e: unknown) => {
         busy.delete(id);
         const offline = e instanceof HubError && e.code === 'device_offline';
-        refusals.set(id, offline ? failure(e) : `Could not switch ${d.name}: ${failure(e)}`);
+        refusals.set(id, offline ? failure(e) : `Could not switch ${fmt.deviceLabel(d)}: ${failure(e)}`);
         const cur = current(id);
         if (cur) update(cur);
       },
