@@ -136,6 +136,52 @@ fn short(s: &str) -> String {
     }
 }
 
+/// What is wrong with a retained message: `commanded` says a light takes its commands on the
+/// topic, `seen` when the device a discovery config describes was last seen.
+fn traps(info: &RetainedInfo, commanded: bool, seen: Option<i64>, now: i64) -> Vec<Trap> {
+    let mut traps = Vec::new();
+    if commanded {
+        traps.push(Trap {
+            kind: TrapKind::RetainedCommand,
+            why: "a light takes its commands here: it switches to this at every connect, \
+                  after each power cut"
+                .into(),
+        });
+    } else if command_like(&info.topic) {
+        traps.push(Trap {
+            kind: TrapKind::RetainedCommand,
+            why: "a command topic: whatever listens obeys it again at every connect".into(),
+        });
+    }
+    let stale = |t: i64| now - t > STALE_DISCOVERY_MS;
+    if discovery_config(&info.topic) && stale(info.since_ms) && seen.is_none_or(stale) {
+        let why = match seen {
+            Some(t) => format!(
+                "describes a device last seen {} days ago: a ghost in every dashboard that \
+                 reads discovery",
+                (now - t) / 86_400_000
+            ),
+            None => "describes a device not seen in 30 days: a ghost in every dashboard that \
+                     reads discovery"
+                .into(),
+        };
+        traps.push(Trap {
+            kind: TrapKind::StaleDiscovery,
+            why,
+        });
+    }
+    if info.payload_bytes >= LARGE_RETAINED {
+        traps.push(Trap {
+            kind: TrapKind::Large,
+            why: format!(
+                "{} kB sent to every subscriber at every connect",
+                info.payload_bytes / 1024
+            ),
+        });
+    }
+    traps
+}
+
 impl Api {
     /// A topic's last messages, oldest first.
     pub fn topic_messages(&self, topic: &str) -> Result<Vec<TopicMessage>, ApiError> {
@@ -200,56 +246,13 @@ impl Api {
             .into_iter()
             .map(|info| {
                 let device = p.registry.topic(&info.topic).and_then(|t| t.device);
-                let mut traps = Vec::new();
-                if commanded.contains(info.topic.as_str()) {
-                    traps.push(Trap {
-                        kind: TrapKind::RetainedCommand,
-                        why: "a light takes its commands here: it switches to this at every \
-                              connect, after each power cut"
-                            .into(),
-                    });
-                } else if command_like(&info.topic) {
-                    traps.push(Trap {
-                        kind: TrapKind::RetainedCommand,
-                        why: "a command topic: whatever listens obeys it again at every connect"
-                            .into(),
-                    });
-                }
-                if discovery_config(&info.topic) && now - info.since_ms > STALE_DISCOVERY_MS {
-                    let seen = device
-                        .as_deref()
-                        .and_then(|id| devices.iter().find(|d| d.id == id))
-                        .map(|d| d.last_seen_ms)
-                        .filter(|t| *t > 0);
-                    let why = match seen {
-                        Some(t) if now - t <= STALE_DISCOVERY_MS => None,
-                        Some(t) => Some(format!(
-                            "describes a device last seen {} days ago: a ghost in every \
-                             dashboard that reads discovery",
-                            (now - t) / 86_400_000
-                        )),
-                        None => Some(
-                            "describes a device not seen in 30 days: a ghost in every \
-                             dashboard that reads discovery"
-                                .into(),
-                        ),
-                    };
-                    if let Some(why) = why {
-                        traps.push(Trap {
-                            kind: TrapKind::StaleDiscovery,
-                            why,
-                        });
-                    }
-                }
-                if info.payload_bytes >= LARGE_RETAINED {
-                    traps.push(Trap {
-                        kind: TrapKind::Large,
-                        why: format!(
-                            "{} kB sent to every subscriber at every connect",
-                            info.payload_bytes / 1024
-                        ),
-                    });
-                }
+                let seen = device
+                    .as_deref()
+                    .and_then(|id| devices.iter().find(|d| d.id == id))
+                    .map(|d| d.last_seen_ms)
+                    .filter(|t| *t > 0);
+                let commanded = commanded.contains(info.topic.as_str());
+                let traps = traps(&info, commanded, seen, now);
                 RetainedRow {
                     info,
                     device,
@@ -342,5 +345,68 @@ mod tests {
         ] {
             assert!(!command_like(t), "{t}");
         }
+    }
+
+    #[test]
+    fn traps_and_why() {
+        let day = 86_400_000;
+        let now = 100 * day;
+        let info = |topic: &str, bytes, since_ms| RetainedInfo {
+            topic: topic.into(),
+            payload_bytes: bytes,
+            qos: 0,
+            since_ms,
+            preview: String::new(),
+        };
+        let kinds = |t: Vec<Trap>| t.into_iter().map(|t| t.kind).collect::<Vec<_>>();
+        let config = "homeassistant/switch/plug/config";
+        assert_eq!(
+            kinds(traps(&info(config, 100, now - 31 * day), false, None, now)),
+            [TrapKind::StaleDiscovery]
+        );
+        let old = traps(
+            &info(config, 100, now - 31 * day),
+            false,
+            Some(now - 40 * day),
+            now,
+        );
+        assert!(old[0].why.contains("40 days"), "{}", old[0].why);
+        assert!(
+            traps(
+                &info(config, 100, now - 31 * day),
+                false,
+                Some(now - day),
+                now
+            )
+            .is_empty(),
+            "its device was seen yesterday"
+        );
+        assert!(
+            traps(&info(config, 100, now - day), false, None, now).is_empty(),
+            "a config of yesterday is no ghost yet"
+        );
+        assert!(
+            kinds(traps(
+                &info("tasmota/discovery/AABB/config", 9, 0),
+                false,
+                None,
+                now
+            )) == [TrapKind::StaleDiscovery]
+        );
+        assert_eq!(
+            kinds(traps(&info("zigbee2mqtt/lamp", 10, 0), true, None, now)),
+            [TrapKind::RetainedCommand],
+            "a light's own command topic, whatever its form"
+        );
+        assert_eq!(
+            kinds(traps(
+                &info("cmnd/plug/POWER", 70_000, now),
+                false,
+                None,
+                now
+            )),
+            [TrapKind::RetainedCommand, TrapKind::Large]
+        );
+        assert!(traps(&info("stat/plug/POWER", 2, 0), false, None, now).is_empty());
     }
 }
