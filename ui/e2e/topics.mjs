@@ -93,6 +93,10 @@ try {
 
     await check(`${tag}: publish from the form, retained, and see it arrive`, async () => {
       const topic = `page/${tag}/note`;
+      // Folded on a phone.
+      const form = page.locator('details.publish');
+      assert((await form.getAttribute('open')) === (tag === 'desktop' ? '' : null), 'publish form open on a phone');
+      if (tag === 'phone') await form.locator('summary').click();
       await page.fill('#pub-topic', topic);
       await page.fill('#pub-payload', `hello from ${tag}`);
       await page.selectOption('#pub-qos', '1');
@@ -174,6 +178,7 @@ try {
     await pp.locator('#link[data-state="open"]').waitFor({ timeout: 10_000 });
     await pp.goto(url.replace(/\/pair\?.*$/, '/#/topics'));
     await leaf(pp, 'home/hall/light').waitFor({ timeout: 10_000 });
+    await pp.locator('details.publish summary').click();
     await pp.fill('#pub-topic', 'phone/says');
     await pp.fill('#pub-payload', 'hi');
     await pp.click('.publish-form button[type=submit]');

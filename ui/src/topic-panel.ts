@@ -79,7 +79,6 @@ export function topicPanel(hub: Hub): TopicPanel {
         );
       },
     },
-    h('h3', {}, 'Publish a message'),
     h('label', { for: 'pub-topic' }, 'Topic'),
     topic,
     h('label', { for: 'pub-payload' }, 'Payload'),
@@ -172,6 +171,13 @@ export function topicPanel(hub: Hub): TopicPanel {
     { class: 'muted' },
     'Select a topic to see its last messages, publish to it or clear its retained message.',
   );
+  // Folded on a phone, where it would push the tree below the fold.
+  const publish = h(
+    'details',
+    { class: 'publish', open: window.matchMedia('(min-width: 901px)').matches },
+    h('summary', {}, 'Publish a message'),
+    form,
+  );
   const el = h(
     'section',
     { class: 'panel topic-panel', 'aria-label': 'Selected topic' },
@@ -179,7 +185,7 @@ export function topicPanel(hub: Hub): TopicPanel {
     head,
     clear,
     list,
-    form,
+    publish,
   );
 
   return {
