@@ -3,8 +3,9 @@
 //! is the tracker's publisher, so they share the subscription's `noLocal`). It speaks MQTT
 //! over TCP like any device, so the same code serves the embedded broker and an external one.
 
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rumqttc::v5::mqttbytes::QoS;
@@ -16,7 +17,7 @@ use crate::commands::Publisher;
 use crate::devices::Message;
 
 /// Where the hub's client connects.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IngestOptions {
     pub host: String,
     pub port: u16,
@@ -25,7 +26,29 @@ pub struct IngestOptions {
     pub max_packet_bytes: u32,
     /// Username and password: the hub's internal credentials with the embedded broker.
     pub credentials: Option<(String, String)>,
+    /// With a broker that can say so (the embedded one), whether a message delivered with
+    /// the retain flag was just published to be kept rather than replayed: the client then
+    /// subscribes with retain-as-published. Without it, only replays carry the flag.
+    pub live_retained: Option<LiveRetained>,
 }
+
+/// Asks the broker whether a retained message on this topic was set since the hub last
+/// asked (and counts it as heard); see [`IngestOptions::live_retained`].
+pub type LiveRetained = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A publish of the client's own, in the order they were handed to rumqttc, so each
+/// outgoing packet id is matched to its sender: the tracker counts only its commands'.
+enum Own {
+    Command,
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+        qos: u8,
+        retain: bool,
+    },
+}
+
+type OwnQueue = Arc<Mutex<VecDeque<Own>>>;
 
 /// What became of a publish of the client's own (a light command).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +81,7 @@ pub struct Ingest {
     eventloop: EventLoop,
     connected: watch::Sender<bool>,
     received: Arc<AtomicU64>,
+    own: OwnQueue,
 }
 
 /// The publishing side of the hub's client. Cheap to clone.
@@ -65,6 +89,7 @@ pub struct Ingest {
 pub struct Client {
     client: AsyncClient,
     connected: watch::Receiver<bool>,
+    own: OwnQueue,
 }
 
 impl Publisher for Client {
@@ -73,9 +98,35 @@ impl Publisher for Client {
     }
 
     fn try_publish(&self, topic: &str, payload: &str) -> Result<(), String> {
+        let mut own = self.own.lock().expect("own publishes lock poisoned");
         self.client
             .try_publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        own.push_back(Own::Command);
+        Ok(())
+    }
+
+    fn publish(&self, topic: &str, payload: &[u8], qos: u8, retain: bool) -> Result<(), String> {
+        if !self.connected() {
+            return Err("the hub's client is not connected to its broker".into());
+        }
+        let q = match qos {
+            0 => QoS::AtMostOnce,
+            1 => QoS::AtLeastOnce,
+            2 => QoS::ExactlyOnce,
+            _ => return Err(format!("QoS {qos} does not exist")),
+        };
+        let mut own = self.own.lock().expect("own publishes lock poisoned");
+        self.client
+            .try_publish(topic, q, retain, payload.to_vec())
+            .map_err(|e| e.to_string())?;
+        own.push_back(Own::Message {
+            topic: topic.to_string(),
+            payload: payload.to_vec(),
+            qos,
+            retain,
+        });
+        Ok(())
     }
 }
 
@@ -103,6 +154,7 @@ impl Ingest {
             eventloop,
             connected: watch::channel(false).0,
             received: Arc::default(),
+            own: Arc::default(),
         }
     }
 
@@ -111,6 +163,7 @@ impl Ingest {
         Client {
             client: self.client.clone(),
             connected: self.connected.subscribe(),
+            own: self.own.clone(),
         }
     }
 
@@ -133,11 +186,15 @@ impl Ingest {
             mut eventloop,
             connected,
             received,
+            own,
         } = self;
+        let live = opts.live_retained.clone();
         let hand = |p: &Publish| {
             received.fetch_add(1, Ordering::Relaxed);
-            handle(&*sink, p)
+            handle(&*sink, p, live.as_deref())
         };
+        // Packet ids of the page's own QoS 1/2 publishes, whose acks are not the tracker's.
+        let mut others: HashSet<u16> = HashSet::new();
         let mut backoff = Duration::from_millis(100);
         loop {
             let event = tokio::select! {
@@ -151,13 +208,46 @@ impl Ingest {
                     }
                 }
                 Ok(Event::Outgoing(rumqttc::Outgoing::Publish(pkid))) => {
-                    sink.report(Report::Sent(pkid))
+                    let next = own.lock().expect("own publishes lock poisoned").pop_front();
+                    match next {
+                        Some(Own::Message {
+                            topic,
+                            payload,
+                            qos,
+                            retain,
+                        }) => {
+                            if qos > 0 {
+                                others.insert(pkid);
+                            }
+                            // noLocal keeps the broker from sending it back: the hub hears
+                            // it here, as it leaves, like any other client's message.
+                            received.fetch_add(1, Ordering::Relaxed);
+                            let heard = Message {
+                                topic: &topic,
+                                payload: &payload,
+                                qos,
+                                retained: false,
+                                kept: retain,
+                            };
+                            if !sink.message(heard) {
+                                break;
+                            }
+                        }
+                        Some(Own::Command) | None => sink.report(Report::Sent(pkid)),
+                    }
                 }
-                Ok(Event::Incoming(Packet::PubAck(ack))) => sink.report(Report::Acked {
-                    pkid: ack.pkid,
-                    reason: puback_code(ack.reason),
-                    reason_name: format!("{:?}", ack.reason),
-                }),
+                Ok(Event::Incoming(Packet::PubAck(ack))) => {
+                    if !others.remove(&ack.pkid) {
+                        sink.report(Report::Acked {
+                            pkid: ack.pkid,
+                            reason: puback_code(ack.reason),
+                            reason_name: format!("{:?}", ack.reason),
+                        })
+                    }
+                }
+                Ok(Event::Incoming(Packet::PubComp(c))) => {
+                    others.remove(&c.pkid);
+                }
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     backoff = Duration::from_millis(100);
                     let filter = Filter {
@@ -165,7 +255,7 @@ impl Ingest {
                         // QoS 2, so each message arrives at the QoS it was published with.
                         qos: QoS::ExactlyOnce,
                         nolocal: true,
-                        preserve_retain: false,
+                        preserve_retain: live.is_some(),
                         retain_forward_rule: RetainForwardRule::OnEverySubscribe,
                     };
                     if let Err(e) = client.subscribe_many([filter]).await {
@@ -179,11 +269,13 @@ impl Ingest {
                     tracing::warn!("broker disconnected the hub client: {:?}", d.reason_code);
                     let _ = connected.send(false);
                     sink.report(Report::LinkLost);
+                    lost(&own, &mut others);
                 }
                 Ok(_) => {}
                 Err(e) => {
                     let _ = connected.send(false);
                     sink.report(Report::LinkLost);
+                    lost(&own, &mut others);
                     tracing::warn!(
                         "hub client lost the broker at {}:{}: {e}; retrying in {:?}",
                         opts.host,
@@ -218,17 +310,39 @@ impl Ingest {
     }
 }
 
+/// Packet ids mean nothing after the link drops; what rumqttc re-sends after a reconnect
+/// is no longer told apart, so it counts as the tracker's (which ignores ids it did not
+/// wait for).
+fn lost(own: &OwnQueue, others: &mut HashSet<u16>) {
+    own.lock().expect("own publishes lock poisoned").clear();
+    others.clear();
+}
+
 /// Hands one PUBLISH to the sink. A topic that is not UTF-8 cannot have reached a conforming
 /// broker's subscribers; it is skipped.
-fn handle(sink: &dyn Sink, p: &Publish) -> bool {
+fn handle(
+    sink: &dyn Sink,
+    p: &Publish,
+    live: Option<&(dyn Fn(&str) -> bool + Send + Sync)>,
+) -> bool {
     let Ok(topic) = std::str::from_utf8(&p.topic) else {
         return true;
+    };
+    let (retained, kept) = match (p.retain, live) {
+        // Retain-as-published: the broker says whether this one was just set.
+        (true, Some(live)) if live(topic) => (false, true),
+        (true, _) => (true, false),
+        // Without retain-as-published, an empty message is taken as what it nearly always
+        // is: the MQTT way to clear a retained one.
+        (false, None) => (false, p.payload.is_empty()),
+        (false, Some(_)) => (false, false),
     };
     sink.message(Message {
         topic,
         payload: &p.payload,
         qos: p.qos as u8,
-        retained: p.retain,
+        retained,
+        kept,
     })
 }
 

@@ -45,11 +45,12 @@ pub use access::{AclTest, CreatedCredential, Credential, NewCredential, Phone, S
 pub use acl::Rule;
 pub use api::{
     AccessInfo, AclQuestion, Api, ApiError, BrokerStatus, Device, DisplaySettings, ErrorKind,
-    Event, MqttSetup, NamingChange, Pairing, Room, SeriesHistory, TopicNode,
+    Event, MqttSetup, NamingChange, Pairing, PublishRequest, RetainedReport, Room, SeriesHistory,
+    TopicNode,
 };
 pub use commands::{Command, Outcome};
 pub use config::{Args, BrokerMode, Config, Subcommand, parse_broker_url, parse_duration};
-pub use devices::{DeviceKind, Presence};
+pub use devices::{DeviceKind, Presence, RetainedInfo, TopicMessage};
 pub use http::openapi_document;
 pub use hub::Hub;
 pub use recorder::{Recorder, RecorderOptions, Sample};

@@ -11,7 +11,8 @@ use clap::Parser;
 use hearth::{
     AccessInfo, AclQuestion, AclTest, Api, ApiError, Args, BrokerStatus, Command, Config,
     CreatedCredential, Credential, Device, DisplaySettings, Hub, MqttSetup, NamingChange,
-    NewCredential, Pairing, Phone, Room, Rule, SeriesHistory, Settings, TopicNode,
+    NewCredential, Pairing, Phone, PublishRequest, RetainedReport, Room, Rule, SeriesHistory,
+    Settings, TopicMessage, TopicNode,
 };
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -67,6 +68,26 @@ async fn get_command(api: State<'_, Api>, id: i64) -> Result<Command> {
 #[tauri::command]
 fn list_topics(api: State<'_, Api>) -> Vec<TopicNode> {
     api.topic_tree()
+}
+
+#[tauri::command]
+fn topic_messages(api: State<'_, Api>, topic: String) -> Result<Vec<TopicMessage>> {
+    api.topic_messages(&topic)
+}
+
+#[tauri::command]
+fn publish(api: State<'_, Api>, message: PublishRequest) -> Result<PublishRequest> {
+    api.publish(&message).map(|()| message)
+}
+
+#[tauri::command]
+fn retained_report(api: State<'_, Api>) -> RetainedReport {
+    api.retained_report()
+}
+
+#[tauri::command]
+fn clear_retained(api: State<'_, Api>, topic: String) -> Result<()> {
+    api.clear_retained(&topic)
 }
 
 #[tauri::command]
@@ -254,6 +275,10 @@ fn main() {
             light_commands,
             get_command,
             list_topics,
+            topic_messages,
+            publish,
+            retained_report,
+            clear_retained,
             get_history,
             broker_status,
             access_info,

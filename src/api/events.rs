@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{BrokerStatus, Device, RemovedDevice};
+use super::{BrokerStatus, Device, RemovedDevice, TopicsChange};
 use crate::commands::{Command, LightStatus, Observer};
 use crate::events::Bus;
 
@@ -32,17 +32,19 @@ pub enum Event {
     CommandUpdated(Command),
     BrokerStats(BrokerStatus),
     DeviceRemoved(RemovedDevice),
+    TopicsChanged(TopicsChange),
 }
 
 impl Event {
     /// Every event's `type` on the wire.
-    pub const TYPES: [&str; 6] = [
+    pub const TYPES: [&str; 7] = [
         "reading",
         "device_updated",
         "light_state",
         "command_updated",
         "broker_stats",
         "device_removed",
+        "topics_changed",
     ];
 
     /// The event's `type` on the wire.
@@ -54,6 +56,7 @@ impl Event {
             Event::CommandUpdated(_) => 3,
             Event::BrokerStats(_) => 4,
             Event::DeviceRemoved(_) => 5,
+            Event::TopicsChanged(_) => 6,
         };
         Self::TYPES[i]
     }

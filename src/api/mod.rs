@@ -8,6 +8,8 @@
 //! - `data`: the topic tree and recorded history.
 //! - `status`: the broker page's figures and the `broker_stats` event.
 //! - `events`: the live events and the tracker's observer that sends them.
+//! - `topics`: a topic's last messages, publishing, clearing and the retained view, and
+//!   the coalesced `topics_changed` event.
 //! - `access`: credentials, rules, settings, pairing, phones, the CA.
 
 mod access;
@@ -15,6 +17,7 @@ mod data;
 mod devices;
 mod events;
 mod status;
+mod topics;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -30,10 +33,13 @@ pub use data::{SeriesHistory, TopicNode};
 pub use devices::{Device, DisplaySettings, NamingChange, RemovedDevice, Room};
 pub use events::{Event, ReadingEvent, observer};
 pub use status::BrokerStatus;
+pub use topics::{MAX_PUBLISH_PAYLOAD, PublishRequest, RetainedReport, TopicsChange};
+// The wire type of a topic's messages is the registry's own.
+pub use crate::devices::TopicMessage;
 
 use crate::access::{Access, AccessError};
 use crate::broker::BrokerHandle;
-use crate::commands::{CommandError, Tracker};
+use crate::commands::{CommandError, Publisher, Tracker};
 use crate::devices::{DevicesError, Registry};
 use crate::events::Bus;
 use crate::mdns::Mdns;
@@ -202,6 +208,8 @@ pub struct Parts {
     pub access: Access,
     pub reach: Reach,
     pub retention_days: u32,
+    /// The hub's own client, for messages the household publishes (the tracker has it too).
+    pub publisher: Arc<dyn Publisher>,
 }
 
 /// The core API. Cheap to clone.

@@ -30,7 +30,7 @@ use crate::access::Access;
 use crate::tls::TlsFiles;
 use guard::{Guard, Sessions};
 use listeners::Kind;
-use retained::{PersistentRetain, RetainWriter};
+use retained::{LiveSets, PersistentRetain, RetainWriter};
 
 /// Errors starting the broker.
 #[derive(Debug, thiserror::Error)]
@@ -129,9 +129,50 @@ pub struct BrokerHandle {
     scx: ServerContext,
     pub counters: Arc<MessageCounters>,
     sessions: Sessions,
+    live: LiveSets,
+}
+
+/// A retained message the broker holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeldMessage {
+    pub topic: String,
+    pub payload: bytes::Bytes,
+    pub qos: u8,
+    /// When it was published, Unix milliseconds.
+    pub created_ms: i64,
 }
 
 impl BrokerHandle {
+    /// Whether a retained message on `topic` was published since the hub's client last
+    /// asked: then the client's copy with the retain flag is that publish, not a replay.
+    pub fn take_live_retained(&self, topic: &str) -> bool {
+        self.live.take(topic)
+    }
+
+    /// Every retained message the broker holds.
+    pub async fn retained_messages(&self) -> Vec<HeldMessage> {
+        let store = self.scx.extends.retain().await;
+        let mut all = Vec::new();
+        let mut offset = 0;
+        loop {
+            let Ok((page, more)) = store.get_all_paginated(offset, 1000).await else {
+                break;
+            };
+            offset += page.len();
+            let empty = page.is_empty();
+            all.extend(page.into_iter().map(|(topic, r, _)| HeldMessage {
+                topic: topic.to_string(),
+                payload: r.publish.payload.clone(),
+                qos: r.publish.qos.value(),
+                created_ms: r.publish.create_time.unwrap_or_else(crate::now_ms),
+            }));
+            if !more || empty {
+                break;
+            }
+        }
+        all
+    }
+
     /// Clients connected right now.
     pub fn connections(&self) -> isize {
         self.scx.connections.count()
@@ -197,7 +238,8 @@ impl Broker {
             .build()
             .await;
 
-        let (retained, retain_writer) = PersistentRetain::load(opts.retained)
+        let live = LiveSets::default();
+        let (retained, retain_writer) = PersistentRetain::load(opts.retained, live.clone())
             .await
             .map_err(BrokerError::Retained)?;
         *scx.extends.retain_mut().await = Box::new(retained);
@@ -246,6 +288,7 @@ impl Broker {
             scx,
             counters,
             sessions,
+            live,
         };
         let enforcer = tokio::spawn(enforce_revocations(handle.clone(), opts.access));
         let [ws_addr, mqtts_addr, wss_addr] = bound;

@@ -156,6 +156,12 @@ pub trait Publisher: Send + Sync {
     fn connected(&self) -> bool;
     /// Queues a QoS 1 publish, or says why it cannot.
     fn try_publish(&self, topic: &str, payload: &str) -> Result<(), String>;
+    /// Queues any message (the Topics page's publish), apart from the commands' packet ids;
+    /// the hub hears it as if from the broker. Says why it cannot.
+    fn publish(&self, topic: &str, payload: &[u8], qos: u8, retain: bool) -> Result<(), String> {
+        let _ = (topic, payload, qos, retain);
+        Err("this publisher sends light commands only".into())
+    }
 }
 
 /// Who hears of every change the tracker makes, in order per light.

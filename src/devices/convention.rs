@@ -181,6 +181,7 @@ pub fn message<'a>(topic: &'a str, payload: &'a str) -> Message<'a> {
         payload: payload.as_bytes(),
         qos: 1,
         retained: false,
+        kept: false,
     }
 }
 

@@ -18,6 +18,7 @@ mod esphome;
 mod ha;
 mod home;
 mod homie;
+mod journal;
 mod light;
 mod model;
 mod payload;
@@ -28,6 +29,7 @@ mod tasmota;
 mod template;
 mod z2m;
 
+pub use journal::{RetainedInfo, TopicMessage};
 pub use light::{LightRoute, LightState};
 pub use model::{DeviceInfo, DeviceKind, Presence, Quantity, TopicInfo};
 pub use payload::{Unit, numeric_fields};
@@ -59,8 +61,12 @@ pub struct Message<'a> {
     pub topic: &'a str,
     pub payload: &'a [u8],
     pub qos: u8,
-    /// Set on the broker's replay of a retained message (retain-as-published is off).
+    /// Set on the broker's replay of a retained message, delivered when the hub subscribed:
+    /// not news, and never a reply to a command.
     pub retained: bool,
+    /// A live message the broker keeps as the topic's retained one (published with the
+    /// retain flag, told by retain-as-published); with an empty payload it clears it.
+    pub kept: bool,
 }
 
 /// What one message told about devices.

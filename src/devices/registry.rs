@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::convention::{self, Convention, Route, owner_of};
 use super::convention::{ask, offer};
+use super::journal::{Changes, HISTORY_BUDGET, Histories, RetainedIndex, evict_oldest};
 use super::light::{self, LightRoute, TopicProbe};
 use super::model::{DeviceInfo, DeviceKind, Quantity, TopicInfo, natural_cmp};
 use super::record::{Device, Devices, ago, apply, availability, check_naming};
@@ -33,18 +34,25 @@ enum Claim {
     Nobody { generation: u64 },
 }
 
-struct Entry {
-    info: TopicInfo,
+pub(super) struct Entry {
+    pub(super) info: TopicInfo,
     claim: Claim,
+    /// Its message ring in `Map::histories`.
+    pub(super) slot: usize,
+    /// The last message was the broker's replay of a retained one.
+    replayed: bool,
 }
 
-struct Map {
-    topics: HashMap<String, Entry>,
-    devices: Devices,
+pub(super) struct Map {
+    pub(super) topics: HashMap<String, Entry>,
+    pub(super) devices: Devices,
     conventions: Vec<Box<dyn Convention>>,
     /// Bumped when a convention learns something, so unclaimed topics are offered again.
     generation: u64,
     namings: HashMap<String, Naming>,
+    pub(super) histories: Histories,
+    pub(super) retained: RetainedIndex,
+    pub(super) changes: Changes,
 }
 
 /// The registry. Cheap to clone; all clones share one map.
@@ -82,6 +90,9 @@ impl Registry {
                 conventions: convention::all(),
                 generation: 0,
                 namings: HashMap::new(),
+                histories: Histories::new(HISTORY_BUDGET),
+                retained: RetainedIndex::default(),
+                changes: Changes::default(),
             })),
             limits,
             listening: Arc::new(|_| false),
@@ -94,7 +105,7 @@ impl Registry {
         self
     }
 
-    fn lock(&self) -> MutexGuard<'_, Map> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Map> {
         self.inner.lock().expect("registry lock poisoned")
     }
 
@@ -173,12 +184,22 @@ impl Registry {
         let same_fields = |have: &[String]| {
             have.len() == fields.len() && have.iter().zip(fields).all(|(a, (b, _))| a == b)
         };
+        let held = if m.retained || m.kept {
+            map.retained
+                .note(m.topic, m.payload, m.qos, m.retained, now_ms)
+        } else {
+            map.retained.holds(m.topic)
+        };
+        map.changes.touch(m.topic);
+        let flags = (m.retained || m.kept, m.retained);
         if let Some(e) = map.topics.get_mut(m.topic) {
+            map.histories.push(e.slot, now_ms, m.qos, flags, m.payload);
+            e.replayed = m.retained;
             let i = &mut e.info;
             i.last_seen_ms = now_ms;
             i.messages += 1;
             i.qos = m.qos;
-            i.retained = m.retained;
+            i.retained = held;
             i.last_payload.clear();
             i.last_payload.push_str(&text);
             i.payload_bytes = m.payload.len();
@@ -194,6 +215,8 @@ impl Registry {
         let claim = Claim::Nobody {
             generation: u64::MAX,
         };
+        let slot = map.histories.slot();
+        map.histories.push(slot, now_ms, m.qos, flags, m.payload);
         map.topics.insert(
             m.topic.to_string(),
             Entry {
@@ -203,7 +226,7 @@ impl Registry {
                     last_seen_ms: now_ms,
                     messages: 1,
                     qos: m.qos,
-                    retained: m.retained,
+                    retained: held,
                     last_payload: text.into_owned(),
                     payload_bytes: m.payload.len(),
                     truncated,
@@ -211,6 +234,8 @@ impl Registry {
                     device: None,
                 },
                 claim,
+                slot,
+                replayed: m.retained,
             },
         );
         claim
@@ -420,13 +445,14 @@ fn replay(map: &mut Map, topic: &str, seen: &mut Sighting) {
         e.info.last_payload.clone(),
         e.info.last_seen_ms,
         e.info.qos,
-        e.info.retained,
+        e.replayed,
     );
     let m = Message {
         topic,
         payload: payload.as_bytes(),
         qos,
         retained,
+        kept: false,
     };
     let fields = super::payload::numeric_fields(m.payload);
     let mut facts = Vec::new();
@@ -462,31 +488,6 @@ fn name_of(map: &Map, id: &str, d: &Device) -> String {
         .and_then(|n| n.name.clone())
         .or_else(|| d.about.name.clone())
         .unwrap_or_else(|| id.rsplit('/').next().unwrap_or(id).to_string())
-}
-
-/// Forgets the `n` least recently seen topics, and devices left with no topic.
-fn evict_oldest(map: &mut Map, n: usize) {
-    let mut by_age: Vec<(i64, String)> = map
-        .topics
-        .iter()
-        .map(|(k, e)| (e.info.last_seen_ms, k.clone()))
-        .collect();
-    by_age.sort_unstable();
-    for (_, k) in by_age.into_iter().take(n) {
-        if let Some(Entry {
-            info: TopicInfo {
-                device: Some(id), ..
-            },
-            ..
-        }) = map.topics.remove(&k)
-            && let Some(d) = map.devices.get_mut(&id)
-        {
-            d.topics.retain(|t| *t != k);
-            if d.topics.is_empty() {
-                map.devices.remove(&id);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

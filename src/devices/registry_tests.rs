@@ -9,6 +9,7 @@ fn msg<'a>(topic: &'a str, payload: &'a [u8], qos: u8, retained: bool) -> Messag
         payload,
         qos,
         retained,
+        kept: false,
     }
 }
 
@@ -248,7 +249,8 @@ fn topic_stats_and_truncation() {
     assert_eq!(t.first_seen_ms, 10);
     assert_eq!(t.last_seen_ms, 20);
     assert_eq!(t.messages, 2);
-    assert_eq!((t.qos, t.retained, t.truncated), (0, false, false));
+    // The broker still holds the replayed message: a message without the flag keeps it.
+    assert_eq!((t.qos, t.retained, t.truncated), (0, true, false));
     r.observe(msg("a", b"hello world", 2, true), 30, &[]);
     let t = r.topic("a").unwrap();
     assert_eq!(t.last_payload, "hell");
@@ -357,4 +359,65 @@ fn a_topic_belongs_to_the_device_it_names_not_to_a_list() {
     observe(&r, "zigbee2mqtt/bridge/devices", list, 2);
     assert_eq!(r.topic("zigbee2mqtt/bridge/devices").unwrap().device, None);
     assert!(r.device("z2m/a").is_some() && r.device("z2m/b").is_some());
+}
+
+#[test]
+fn retained_mark_follows_the_broker_and_messages_are_kept() {
+    let r = Registry::new(RegistryLimits::default());
+    let kept = |topic, payload: &'static [u8]| Message {
+        kept: true,
+        ..msg(topic, payload, 1, false)
+    };
+    r.watch_changes(true);
+    r.observe(msg("a", b"1", 0, false), 10, &[]);
+    assert!(
+        !r.topic("a").unwrap().retained,
+        "published without the flag"
+    );
+    r.observe(kept("a", b"2"), 20, &[]);
+    assert!(r.topic("a").unwrap().retained, "kept by the broker");
+    r.observe(msg("a", b"3", 0, false), 30, &[]);
+    assert!(
+        r.topic("a").unwrap().retained,
+        "a plain message leaves the kept one"
+    );
+    assert_eq!(r.retained()[0].since_ms, 20);
+    r.observe(kept("a", b""), 40, &[]);
+    assert!(
+        !r.topic("a").unwrap().retained,
+        "an empty retained message clears"
+    );
+    assert!(r.retained().is_empty());
+    let m = r.messages("a").unwrap();
+    let flags: Vec<_> = m
+        .iter()
+        .map(|m| (m.at_ms, m.retained, m.payload.as_str()))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (10, false, "1"),
+            (20, true, "2"),
+            (30, false, "3"),
+            (40, true, "")
+        ]
+    );
+    let changed = r.take_changes().unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].messages, 4);
+    assert!(r.messages("b").is_none());
+}
+
+#[test]
+fn forgotten_topics_free_their_messages() {
+    let r = Registry::new(RegistryLimits {
+        max_topics: 10,
+        max_payload_bytes: 16,
+    });
+    for i in 0..100 {
+        r.observe(msg(&format!("t/{i}"), &[b'x'; 100], 0, false), i, &[]);
+    }
+    assert!(r.topic_count() <= 10);
+    assert!(r.messages("t/0").is_none());
+    assert_eq!(r.messages("t/99").unwrap().len(), 1);
 }

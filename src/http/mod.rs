@@ -36,6 +36,8 @@ const SEND_BUFFER_BYTES: usize = 128 * 1024;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Largest body of `POST /api/publish`: its payload may take up to six bytes a byte as JSON.
+const PUBLISH_BODY_BYTES: usize = 6 * crate::api::MAX_PUBLISH_PAYLOAD + 4096;
 
 #[derive(Clone)]
 struct AppState {
@@ -78,6 +80,17 @@ fn api_routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(light_commands))
         .routes(routes!(get_command))
         .routes(routes!(topics))
+        .routes(routes!(topic_messages))
+        .routes(routes!(retained, clear_retained))
+        .routes({
+            // A payload may be up to 256 KiB, escaped in JSON.
+            let (schemas, paths, method) = routes!(publish);
+            (
+                schemas,
+                paths,
+                method.layer(DefaultBodyLimit::max(PUBLISH_BODY_BYTES)),
+            )
+        })
         .routes(routes!(history))
         .routes(routes!(broker))
         .routes(routes!(events::events))

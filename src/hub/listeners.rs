@@ -15,7 +15,7 @@ use crate::access::{Access, HUB_USER};
 use crate::api::{Api, BrokerLink, Link, ListenerInfo};
 use crate::broker::{Broker, BrokerOptions, RetainedChange, RetainedStore};
 use crate::config::{BrokerMode, Config};
-use crate::devices::Listening;
+use crate::devices::{Listening, RetainedInfo};
 use crate::ingest::{Ingest, IngestOptions};
 use crate::store::{RetainOp, Store};
 use crate::tls::TlsFiles;
@@ -145,6 +145,26 @@ impl Mqtt {
         })
     }
 
+    /// The retained messages the embedded broker holds, with its own times, so ages
+    /// survive a restart (an external broker does not say).
+    pub(super) async fn retained(&self) -> Vec<RetainedInfo> {
+        let BrokerLink::Embedded(b) = &self.link else {
+            return Vec::new();
+        };
+        b.retained_messages()
+            .await
+            .into_iter()
+            .map(|m| RetainedInfo {
+                preview: String::from_utf8_lossy(&m.payload[..m.payload.len().min(128)])
+                    .into_owned(),
+                topic: m.topic,
+                payload_bytes: m.payload.len(),
+                qos: m.qos,
+                since_ms: m.created_ms,
+            })
+            .collect()
+    }
+
     /// Which topics clients listen on, as the registry asks it.
     pub(super) fn listening(&self) -> Listening {
         match &self.link {
@@ -179,6 +199,13 @@ impl Mqtt {
             client_id: format!("hearth-hub-{}", std::process::id()),
             max_packet_bytes: cfg.limits.max_packet_bytes,
             credentials: self.credentials(access, HUB_USER),
+            live_retained: match &self.link {
+                BrokerLink::Embedded(b) => {
+                    let b = b.clone();
+                    Some(Arc::new(move |topic: &str| b.take_live_retained(topic)))
+                }
+                BrokerLink::External(_) => None,
+            },
         }
     }
 }

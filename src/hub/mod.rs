@@ -93,12 +93,13 @@ impl Hub {
         let (shutdown, stop) = watch::channel(false);
         let bus = Bus::default();
         let registry = Registry::new(RegistryLimits::default()).with_listening(mqtt.listening());
+        registry.seed_retained(mqtt.retained().await);
         let (recorder, recorder_task) = start_recorder(&cfg, &store);
         let ingest = Ingest::new(mqtt.ingest_options(&cfg, &access));
         let publisher = Arc::new(ingest.client());
         let (tracker, tracker_task) = Tracker::start(
             store.clone(),
-            publisher,
+            publisher.clone(),
             api::observer(&bus),
             cfg.command_timeout,
         )
@@ -115,6 +116,7 @@ impl Hub {
             access: access.clone(),
             reach: reach(&cfg, &listeners, tls, &mdns),
             retention_days: cfg.retention_days,
+            publisher,
         });
         // Before the first message, so a device never shows under its old name.
         api.load_namings().await?;
@@ -128,6 +130,7 @@ impl Hub {
         let ingest_task = tokio::spawn(ingest.run(Arc::new(intake), stop.clone()));
         let mut tasks = vec![
             tokio::spawn(api.clone().run_stats(stop.clone())),
+            tokio::spawn(api.clone().run_topic_changes(stop.clone())),
             tokio::spawn(retention(store.clone(), cfg.retention_days, stop.clone())),
         ];
         tasks.extend(web.serve(&api, &cfg, &stop));

@@ -17,10 +17,13 @@ import type {
   Pairing,
   Phone,
   Device,
+  PublishRequest,
+  RetainedReport,
   Rule,
   Room,
   SeriesHistory,
   Settings,
+  TopicMessage,
   TopicNode,
 } from './types';
 import type { Event as HubEvent } from './types';
@@ -46,6 +49,14 @@ export interface Hub {
   switchLight(id: string, on: boolean): Promise<Command>;
   commands(id: string, limit?: number): Promise<Command[]>;
   topics(): Promise<TopicNode[]>;
+  /** A topic's last messages, oldest first. */
+  topicMessages(topic: string): Promise<TopicMessage[]>;
+  /** Publishes through the hub's own client; the hub hears it like any other message. */
+  publish(m: PublishRequest): Promise<PublishRequest>;
+  /** Every retained message the broker holds, the usual traps flagged. */
+  retained(): Promise<RetainedReport>;
+  /** Clears a topic's retained message (an empty retained message, the MQTT way). */
+  clearRetained(topic: string): Promise<void>;
   history(topic: string, field: string, from: number, to: number, points: number): Promise<SeriesHistory>;
   broker(): Promise<BrokerStatus>;
   preferences(): Promise<DisplaySettings>;
@@ -130,6 +141,18 @@ export class HttpHub implements Hub {
   }
   topics() {
     return this.call<TopicNode[]>('/api/topics');
+  }
+  topicMessages(topic: string) {
+    return this.call<TopicMessage[]>('/api/topics/messages?' + new URLSearchParams({ topic }).toString());
+  }
+  publish(m: PublishRequest) {
+    return this.send<PublishRequest>('POST', '/api/publish', m);
+  }
+  retained() {
+    return this.call<RetainedReport>('/api/topics/retained');
+  }
+  clearRetained(topic: string) {
+    return this.send<void>('DELETE', '/api/topics/retained?' + new URLSearchParams({ topic }).toString());
   }
   history(topic: string, field: string, from: number, to: number, points: number) {
     const q = new URLSearchParams({

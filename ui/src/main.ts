@@ -12,6 +12,7 @@ import { brokerPage } from './pages/broker';
 import { devicePage } from './pages/device';
 import { devicesPage } from './pages/devices';
 import { phonesPage } from './pages/phones';
+import { retainedPage } from './pages/retained';
 import { topicsPage } from './pages/topics';
 import { TauriHub, inTauri } from './tauri';
 
@@ -93,6 +94,7 @@ function route(): void {
     a.toggleAttribute('aria-current', a.dataset.page === name || (name === 'device' && a.dataset.page === 'devices'));
   }
   if (name === 'device' && parts.length >= 3) page = devicePage(ctx, `${parts[1]}/${parts.slice(2).join('/')}`);
+  else if (name === 'topics' && parts[1] === 'retained') page = retainedPage(ctx);
   else if (name === 'topics') page = topicsPage(ctx, parts[1] === 'unclaimed');
   else if (name === 'broker') page = brokerPage(ctx);
   else if (name === 'access') page = accessPage(ctx);

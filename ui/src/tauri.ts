@@ -42,6 +42,18 @@ export class TauriHub implements Hub {
   topics() {
     return call<T.TopicNode[]>('list_topics');
   }
+  topicMessages(topic: string) {
+    return call<T.TopicMessage[]>('topic_messages', { topic });
+  }
+  publish(message: T.PublishRequest) {
+    return call<T.PublishRequest>('publish', { message });
+  }
+  retained() {
+    return call<T.RetainedReport>('retained_report');
+  }
+  clearRetained(topic: string) {
+    return call<void>('clear_retained', { topic });
+  }
   history(topic: string, field: string, from: number, to: number, points: number) {
     return call<T.SeriesHistory>('get_history', { topic, field, from: Math.floor(from), to: Math.ceil(to), points });
   }

@@ -430,6 +430,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/publish': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Publishes a message through the hub's own MQTT client. Answers once it is handed to the
+     *     client; the hub hears it like any other message (`topics_changed`).
+     */
+    post: operations['publish'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/topics': {
     parameters: {
       query?: never;
@@ -442,6 +462,47 @@ export interface paths {
     put?: never;
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/topics/messages': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A topic's last messages (at most 20, fewer when many topics are busy), oldest first,
+     *     with their times, QoS and retain flags.
+     */
+    get: operations['topic_messages'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/topics/retained': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every retained message the broker holds, with its age and size, the usual traps flagged
+     *     (a retained command, a discovery config of a device not seen for 30 days, a large payload).
+     */
+    get: operations['retained'];
+    put?: never;
+    post?: never;
+    /** Clears a topic's retained message by publishing an empty retained message (QoS 1). */
+    delete: operations['clear_retained'];
     options?: never;
     head?: never;
     patch?: never;
@@ -717,6 +778,10 @@ export interface components {
       | (components['schemas']['RemovedDevice'] & {
           /** @enum {string} */
           type: 'device_removed';
+        })
+      | (components['schemas']['TopicsChange'] & {
+          /** @enum {string} */
+          type: 'topics_changed';
         });
     /**
      * @description A history answer in the columnar shape uPlot takes: `ts` ascending in Unix seconds (the
@@ -853,6 +918,23 @@ export interface components {
      * @enum {string}
      */
     Presence: 'online' | 'offline' | 'unknown' | 'silent';
+    /** @description A message to publish through the hub's own client. */
+    PublishRequest: {
+      /**
+       * @description The payload as text (UTF-8), at most 256 KiB; empty with `retain` clears a retained
+       *     message.
+       */
+      payload?: string;
+      /**
+       * Format: int32
+       * @description 0, 1 or 2 [default: 0].
+       */
+      qos?: number;
+      /** @description Ask the broker to keep it as the topic's retained message [default: false]. */
+      retain?: boolean;
+      /** @description A topic name: no `+` or `#`, not empty, at most 65,535 bytes of UTF-8. */
+      topic: string;
+    };
     /**
      * @description What a reading measures.
      * @enum {string}
@@ -898,6 +980,34 @@ export interface components {
      * @enum {string}
      */
     Resolution: 'raw' | 'minute' | 'hour';
+    /** @description A retained message the broker holds. */
+    RetainedInfo: {
+      payloadBytes: number;
+      /** @description The payload's start (lossy UTF-8). */
+      preview: string;
+      /** Format: int32 */
+      qos: number;
+      /**
+       * Format: int64
+       * @description When it was published (Unix milliseconds), as far as the hub knows: the broker's
+       *     own time for the embedded broker, else when the hub first heard it.
+       */
+      sinceMs: number;
+      topic: string;
+    };
+    /** @description Every retained message the broker holds: flagged ones first, then the oldest first. */
+    RetainedReport: {
+      bytes: number;
+      count: number;
+      flagged: number;
+      messages: components['schemas']['RetainedRow'][];
+    };
+    /** @description A retained message and what is wrong with it, if anything. */
+    RetainedRow: components['schemas']['RetainedInfo'] & {
+      /** @description The device a convention recognised the topic as part of. */
+      device?: string | null;
+      traps: components['schemas']['Trap'][];
+    };
     /**
      * @description What a credential is for; decides its default rules.
      * @enum {string}
@@ -977,6 +1087,24 @@ export interface components {
       topic: string;
       truncated: boolean;
     };
+    /** @description One message of a topic, as the hub received it. */
+    TopicMessage: {
+      /**
+       * Format: int64
+       * @description Unix milliseconds.
+       */
+      atMs: number;
+      /** @description The payload, cut (lossy UTF-8). */
+      payload: string;
+      /** @description Size of the payload before any cut. */
+      payloadBytes: number;
+      /** Format: int32 */
+      qos: number;
+      /** @description Delivered from the broker's store when the hub subscribed, not published then. */
+      replay: boolean;
+      /** @description The broker kept this message as the topic's retained one. */
+      retained: boolean;
+    };
     /**
      * @description A node of the topic tree: one level of a topic, with the topic's details when a
      *     message was published at exactly this level.
@@ -994,6 +1122,24 @@ export interface components {
       /** @description The full topic up to this level. */
       path: string;
     };
+    /**
+     * @description Topics that changed since the last `topics_changed`: their rows as `/api/topics` has
+     *     them. With `reload`, too many changed to list: fetch `/api/topics` again.
+     */
+    TopicsChange: {
+      reload: boolean;
+      topics: components['schemas']['TopicInfo'][];
+    };
+    /** @description One flag, with why in words. */
+    Trap: {
+      kind: components['schemas']['TrapKind'];
+      why: string;
+    };
+    /**
+     * @description Why a retained message is flagged.
+     * @enum {string}
+     */
+    TrapKind: 'retained_command' | 'stale_discovery' | 'large';
   };
   responses: never;
   parameters: never;
@@ -1033,12 +1179,16 @@ export type Pairing = components['schemas']['Pairing'];
 export type Permission = components['schemas']['Permission'];
 export type Phone = components['schemas']['Phone'];
 export type Presence = components['schemas']['Presence'];
+export type PublishRequest = components['schemas']['PublishRequest'];
 export type Quantity = components['schemas']['Quantity'];
 export type Reading = components['schemas']['Reading'];
 export type ReadingEvent = components['schemas']['ReadingEvent'];
 export type RemovedDevice = components['schemas']['RemovedDevice'];
 export type Request = components['schemas']['Request'];
 export type Resolution = components['schemas']['Resolution'];
+export type RetainedInfo = components['schemas']['RetainedInfo'];
+export type RetainedReport = components['schemas']['RetainedReport'];
+export type RetainedRow = components['schemas']['RetainedRow'];
 export type Role = components['schemas']['Role'];
 export type Room = components['schemas']['Room'];
 export type Rule = components['schemas']['Rule'];
@@ -1047,7 +1197,11 @@ export type Settings = components['schemas']['Settings'];
 export type StateSource = components['schemas']['StateSource'];
 export type SwitchRequest = components['schemas']['SwitchRequest'];
 export type TopicInfo = components['schemas']['TopicInfo'];
+export type TopicMessage = components['schemas']['TopicMessage'];
 export type TopicNode = components['schemas']['TopicNode'];
+export type TopicsChange = components['schemas']['TopicsChange'];
+export type Trap = components['schemas']['Trap'];
+export type TrapKind = components['schemas']['TrapKind'];
 export type $defs = Record<string, never>;
 export interface operations {
   access_info: {
@@ -2052,6 +2206,66 @@ export interface operations {
       };
     };
   };
+  publish: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PublishRequest'];
+      };
+    };
+    responses: {
+      /** @description Handed to the hub's client */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PublishRequest'];
+        };
+      };
+      /** @description A wildcard or empty topic, a topic over 65,535 bytes, a payload over 256 KiB, QoS not 0–2, malformed JSON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description The hub's client is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description Body too large */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description Body not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
   topics: {
     parameters: {
       query?: never;
@@ -2067,6 +2281,104 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['TopicNode'][];
+        };
+      };
+    };
+  };
+  topic_messages: {
+    parameters: {
+      query: {
+        /** @description The topic, e.g. `home/livingroom/light`. */
+        topic: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TopicMessage'][];
+        };
+      };
+      /** @description No topic given */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description No such topic seen */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  retained: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetainedReport'];
+        };
+      };
+    };
+  };
+  clear_retained: {
+    parameters: {
+      query: {
+        /** @description The topic, e.g. `home/livingroom/light`. */
+        topic: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The empty retained message is on its way */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No topic, or not a topic name */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description The hub's client is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
         };
       };
     };

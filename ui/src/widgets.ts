@@ -78,3 +78,47 @@ export function copyable(text: string, what: string): HTMLElement {
     said,
   );
 }
+
+/**
+ * A button that asks in the page, not in a browser dialog (which phones and the desktop
+ * window show differently): the question with the action and Cancel appears in its place.
+ */
+export function confirmInline(label: string, question: string, action: string, act: () => unknown): HTMLElement {
+  const box = h('div', { class: 'confirm' });
+  const ask = (): void => {
+    const yes = h(
+      'button',
+      { type: 'button', class: 'danger', onclick: () => void Promise.resolve(act()).finally(() => idle()) },
+      action,
+    );
+    const no = h('button', { type: 'button', onclick: () => idle(true) }, 'Cancel');
+    box.replaceChildren(h('p', { role: 'alert' }, question), h('div', { class: 'actions' }, yes, no));
+    yes.focus();
+  };
+  const idle = (focus = false): void => {
+    const b = h('button', { type: 'button', class: 'danger', onclick: ask }, label);
+    box.replaceChildren(b);
+    if (focus) b.focus();
+  };
+  idle();
+  return box;
+}
+
+/** "512 B", "1.5 kB", "2.3 MB". */
+export function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** The two views of Topics: every topic, and the retained messages. */
+export function topicViews(current: 'all' | 'retained'): HTMLElement {
+  const link = (href: string, text: string, here: boolean) =>
+    h('a', { href, 'aria-current': here ? 'page' : undefined }, text);
+  return h(
+    'nav',
+    { class: 'subnav', 'aria-label': 'Topic views' },
+    link('#/topics', 'All topics', current === 'all'),
+    link('#/topics/retained', 'Retained messages', current === 'retained'),
+  );
+}

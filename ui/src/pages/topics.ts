@@ -1,13 +1,53 @@
-// Topics: every topic seen, as a tree with message counts and last payloads, and a filter. A
-// topic with numeric series offers a chart of each, and a topic a device owns links to it, so
-// what no convention recognised can still be followed and what one did can be traced.
+// Topics: every topic seen, as a tree with message counts, retained and QoS marks and last
+// payloads, and a filter; live from `topics_changed`. A topic with numeric series offers a
+// chart of each, and a topic a device owns links to it, so what no convention recognised can
+// still be followed and what one did can be traced. A selected topic shows its last
+// messages, a publish form and clearing its retained message (`topic-panel.ts`).
 
 import { h, replace } from '../dom';
 import * as fmt from '../format';
 import { deviceHref, loading, type Page, type PageContext } from '../page';
 import { seriesChart, type SeriesChart } from '../series';
+import { topicPanel } from '../topic-panel';
 import type { TopicInfo, TopicNode } from '../types';
 import { loadUnit } from '../units';
+import { topicViews } from '../widgets';
+
+/** The topic tree of `rows`, as `/api/topics` gives it: levels sorted, counts summed. */
+export function buildTree(rows: Iterable<TopicInfo>): TopicNode[] {
+  interface N {
+    info: TopicInfo | null;
+    children: Map<string, N>;
+  }
+  const root: N = { info: null, children: new Map() };
+  for (const r of rows) {
+    let n = root;
+    for (const level of r.topic.split('/')) {
+      let c = n.children.get(level);
+      if (!c) n.children.set(level, (c = { info: null, children: new Map() }));
+      n = c;
+    }
+    n.info = r;
+  }
+  const convert = (m: Map<string, N>, prefix: string | null): TopicNode[] =>
+    [...m.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, n]) => {
+        const path = prefix === null ? name : `${prefix}/${name}`;
+        const children = convert(n.children, path);
+        const messages = (n.info?.messages ?? 0) + children.reduce((s, c) => s + c.messages, 0);
+        return { name, path, messages, info: n.info, children };
+      });
+  return convert(root.children, null);
+}
+
+function flatten(nodes: TopicNode[], out = new Map<string, TopicInfo>()): Map<string, TopicInfo> {
+  for (const n of nodes) {
+    if (n.info) out.set(n.info.topic, n.info);
+    flatten(n.children, out);
+  }
+  return out;
+}
 
 export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Page {
   const root = h('section', {});
@@ -19,9 +59,24 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
   const unclaimed = h('input', { type: 'checkbox', id: 'only-unclaimed' }) as HTMLInputElement;
   unclaimed.checked = onlyUnclaimed;
   const unclaimedLabel = h('label', { for: 'only-unclaimed', class: 'check' }, unclaimed, ' Only topics of no device');
-  replace(app, h('h1', {}, 'Topics'), h('div', { class: 'topic-filters' }, search, unclaimedLabel), root);
+  const panel = topicPanel(hub);
+  replace(
+    app,
+    h('h1', {}, 'Topics'),
+    topicViews('all'),
+    h('div', { class: 'topic-filters' }, search, unclaimedLabel),
+    h('div', { class: 'topics-layout' }, panel.el, root),
+  );
+  let rows = new Map<string, TopicInfo>();
   let tree: TopicNode[] = [];
   let names = new Map<string, string>();
+  // Levels someone folded stay folded when the tree is drawn again.
+  const folded = new Set<string>();
+  const choose = (info: TopicInfo) => {
+    panel.select(info);
+    render();
+    if (window.matchMedia('(max-width: 900px)').matches) panel.el.scrollIntoView({ block: 'start' });
+  };
   // Open charts outlive the tree's redraws: the same element is put back in the new tree.
   const charts = new Map<string, SeriesChart>();
   const key = (topic: string, field: string) => `${topic}\n${field}`;
@@ -79,9 +134,26 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
     const label = h(
       'span',
       { class: 'topic-name' },
-      n.name || '(empty)',
+      info
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'topic-select',
+              'data-key': `select\n${n.path}`,
+              'aria-pressed': String(panel.selected() === n.path),
+              'aria-label': `${n.path}: messages, publish`,
+              onclick: (e: Event) => {
+                e.preventDefault();
+                choose(info);
+              },
+            },
+            n.name || '(empty)',
+          )
+        : n.name || '(empty)',
       h('span', { class: 'count' }, ` ${n.messages.toLocaleString('en')} msg`),
-      info?.retained ? h('span', { class: 'badge' }, 'retained') : null,
+      info?.retained ? h('span', { class: 'badge retained', 'data-mark': 'retained' }, 'retained') : null,
+      info && info.qos > 0 ? h('span', { class: 'badge', 'data-mark': 'qos' }, `QoS ${info.qos}`) : null,
       info?.device ? h('span', { class: 'badge' }, 'device') : null,
     );
     const detail = info
@@ -99,15 +171,32 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
         )
       : null;
     if (n.children.length === 0) return h('div', { class: 'leaf', 'data-topic': n.path }, label, detail);
-    return h(
+    const d = h(
       'details',
-      { open: true, 'data-topic': n.path },
+      { open: !folded.has(n.path), 'data-topic': n.path },
       h('summary', {}, label),
       detail,
       h('div', { class: 'children' }, ...n.children.filter((c) => matches(c, q)).map((c) => node(c, q))),
     );
+    d.addEventListener('toggle', () => {
+      if ((d as HTMLDetailsElement).open) folded.delete(n.path);
+      else folded.add(n.path);
+    });
+    return d;
   };
+  // Drawn again at most every 250 ms (as often as `topics_changed` comes); not while
+  // someone is inside a chart, whose controls would lose their focus.
+  let held = false;
   const render = () => {
+    const active = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    const inside = active !== null && root.contains(active);
+    const key = inside ? (active.dataset.key ?? active.dataset.chart) : undefined;
+    if (inside && key === undefined) {
+      held = true;
+      return;
+    }
+    held = false;
+    tree = buildTree(rows.values());
     const q = search.value.trim();
     const shown = tree.filter((n) => matches(n, q));
     replace(
@@ -116,7 +205,16 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
         ? h('p', { class: 'muted' }, tree.length === 0 ? 'No messages seen yet.' : 'No topic matches.')
         : shown.map((n) => node(n, q)),
     );
+    if (key !== undefined) {
+      const again =
+        root.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`) ??
+        root.querySelector<HTMLElement>(`[data-chart="${CSS.escape(key)}"]`);
+      again?.focus();
+    }
   };
+  root.addEventListener('focusout', (e) => {
+    if (held && !(e.relatedTarget instanceof Node && root.contains(e.relatedTarget))) render();
+  });
   search.addEventListener('input', render);
   unclaimed.addEventListener('change', render);
   const deviceNames = () =>
@@ -124,35 +222,44 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
       (rooms) => new Map(rooms.flatMap((r) => r.devices.map((d) => [d.id, d.name] as const))),
       () => names,
     );
+  let loaded = false;
+  const early: TopicInfo[] = [];
   const stop = loading(
     root,
     () => Promise.all([hub.topics(), deviceNames(), loadUnit(hub)]),
     ([t, n]) => {
-      tree = t;
+      rows = flatten(t);
+      // What changed while the tree was on its way is newer than the tree.
+      early.forEach((r) => rows.set(r.topic, r));
       names = n;
+      loaded = true;
       render();
     },
   );
-  const refresh = setInterval(
-    () =>
-      Promise.all([hub.topics(), deviceNames()]).then(
-        ([t, n]) => {
-          tree = t;
-          names = n;
-          // Redrawing under someone's focus would lose their place (a range button, a date).
-          if (!root.querySelector(':focus')) render();
-        },
-        () => {},
-      ),
-    5000,
-  );
+  const reload = () =>
+    hub.topics().then(
+      (t) => {
+        rows = flatten(t);
+        render();
+      },
+      () => {},
+    );
   return {
     onEvent(e) {
       if (e.type === 'reading') charts.get(key(e.topic, e.field))?.onReading(e);
+      else if (e.type === 'device_updated') names.set(e.id, e.name);
+      else if (e.type === 'topics_changed' && !loaded) early.push(...e.topics);
+      else if (e.type === 'topics_changed') {
+        if (e.reload) return void reload();
+        for (const t of e.topics) {
+          rows.set(t.topic, t);
+          panel.changed(t);
+        }
+        render();
+      }
     },
     leave() {
       stop();
-      clearInterval(refresh);
       charts.forEach((c) => c.destroy());
     },
   };
