@@ -79,6 +79,11 @@ export function clock(ms: number, now = Date.now()): string {
     : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
 }
 
+/** "1 topic", "1,204 topics": a count with its noun, in English's two forms. */
+export function plural(n: number, noun: string): string {
+  return `${n.toLocaleString('en')} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** A device named so it cannot be mistaken for another: "light in kitchen". */
 export function deviceLabel(d: { name: string; room?: string | null }): string {
   return d.room ? `${d.name} in ${d.room}` : d.name;

@@ -92,7 +92,7 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
         note.textContent =
           (filled === 0
             ? 'No readings in this window'
-            : `${filled} ${filled === 1 ? 'point' : 'points'}, ${hist.resolution} data, ${hist.bucketSecs} s buckets` +
+            : `${fmt.plural(filled, 'point')}, ${hist.resolution} data, ${hist.bucketSecs} s buckets` +
               `${unit ? `, in ${unit}` : ''}`) + `. ${hint()}`;
         chart?.destroy();
         chartBox.replaceChildren();

@@ -113,6 +113,12 @@ describe('format', () => {
     expect(fmt.plainNumber(-21.123456)).toBe('-21.123456');
   });
 
+  it('counts in the singular and the plural', () => {
+    expect(fmt.plural(1, 'topic')).toBe('1 topic');
+    expect(fmt.plural(1204, 'topic')).toBe('1,204 topics');
+    expect(fmt.plural(0, 'point')).toBe('0 points');
+  });
+
   it('names a CSV after its window', () => {
     expect(fmt.csvName('home/kitchen temp', 0, 3600)).toBe('home-kitchen-temp-1970-01-01T0000-1970-01-01T0100');
   });

@@ -9,37 +9,10 @@ import * as fmt from '../format';
 import { deviceHref, loading, type Page, type PageContext } from '../page';
 import { seriesChart, type SeriesChart } from '../series';
 import { topicPanel } from '../topic-panel';
+import { buildTree, SMALL_TREE, topicsUnder } from '../topic-tree';
 import type { TopicInfo, TopicNode } from '../types';
 import { loadUnit } from '../units';
 import { topicViews } from '../widgets';
-
-/** The topic tree of `rows`, as `/api/topics` gives it: levels sorted, counts summed. */
-export function buildTree(rows: Iterable<TopicInfo>): TopicNode[] {
-  interface N {
-    info: TopicInfo | null;
-    children: Map<string, N>;
-  }
-  const root: N = { info: null, children: new Map() };
-  for (const r of rows) {
-    let n = root;
-    for (const level of r.topic.split('/')) {
-      let c = n.children.get(level);
-      if (!c) n.children.set(level, (c = { info: null, children: new Map() }));
-      n = c;
-    }
-    n.info = r;
-  }
-  const convert = (m: Map<string, N>, prefix: string | null): TopicNode[] =>
-    [...m.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([name, n]) => {
-        const path = prefix === null ? name : `${prefix}/${name}`;
-        const children = convert(n.children, path);
-        const messages = (n.info?.messages ?? 0) + children.reduce((s, c) => s + c.messages, 0);
-        return { name, path, messages, info: n.info, children };
-      });
-  return convert(root.children, null);
-}
 
 function flatten(nodes: TopicNode[], out = new Map<string, TopicInfo>()): Map<string, TopicInfo> {
   for (const n of nodes) {
@@ -70,8 +43,10 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
   let rows = new Map<string, TopicInfo>();
   let tree: TopicNode[] = [];
   let names = new Map<string, string>();
-  // Levels someone folded stay folded when the tree is drawn again.
+  // Levels someone folded or opened stay so when the tree is drawn again; the others follow
+  // `openByDefault`.
   const folded = new Set<string>();
+  const opened = new Set<string>();
   const choose = (info: TopicInfo) => {
     panel.select(info);
     render();
@@ -171,19 +146,35 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
         )
       : null;
     if (n.children.length === 0) return h('div', { class: 'leaf', 'data-topic': n.path }, label, detail);
+    const open = folded.has(n.path) ? false : opened.has(n.path) || openByDefault(n, q);
+    const below = h('span', { class: 'count below' }, ` · ${fmt.plural(topicsUnder(n), 'topic')}`);
+    // A folded level's children are not drawn at all, so a home of thousands of topics costs
+    // only what is open.
     const d = h(
       'details',
-      { open: !folded.has(n.path), 'data-topic': n.path },
-      h('summary', {}, label),
+      { open, 'data-topic': n.path },
+      h('summary', {}, label, open ? null : below),
       detail,
-      h('div', { class: 'children' }, ...n.children.filter((c) => matches(c, q)).map((c) => node(c, q))),
+      open ? h('div', { class: 'children' }, ...n.children.filter((c) => matches(c, q)).map((c) => node(c, q))) : null,
     );
     d.addEventListener('toggle', () => {
-      if ((d as HTMLDetailsElement).open) folded.delete(n.path);
-      else folded.add(n.path);
+      const now = (d as HTMLDetailsElement).open;
+      if (now === open) return;
+      if (now) {
+        folded.delete(n.path);
+        opened.add(n.path);
+      } else {
+        opened.delete(n.path);
+        folded.add(n.path);
+      }
+      render();
     });
     return d;
   };
+  // A small tree, a filter's results and the way to the selected topic are open; in a large
+  // tree the levels start folded, as in MQTT Explorer.
+  const openByDefault = (n: TopicNode, q: string): boolean =>
+    rows.size <= SMALL_TREE || q !== '' || unclaimed.checked || (panel.selected() ?? '').startsWith(n.path + '/');
   // Drawn again at most every 250 ms (as often as `topics_changed` comes); not while
   // someone is inside a chart, whose controls would lose their focus.
   let held = false;
