@@ -74,6 +74,11 @@ try {
           } catch (e) {
             wide.push(`${name}: ${e.message}`);
           }
+          if (name === 'topics') {
+            // Levels start folded in a large tree: one line per top level, not every topic.
+            const tall = await p.evaluate(() => document.documentElement.scrollHeight);
+            if (tall > 5 * options.viewport.height) wide.push(`topics: ${tall} px tall`);
+          }
           await p.screenshot({
             path: join(shots, `visual-${name}-${size}-${scheme}.png`),
             fullPage: true,
