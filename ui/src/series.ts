@@ -136,12 +136,14 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
         onclick: () => {
           if (!data) return;
           const csv = fmt.historyCsv(data.ts, data.min, data.avg, data.max, shown());
-          const a = h('a', {
-            href: URL.createObjectURL(new Blob([csv], { type: 'text/csv' })),
-            download: `${file.replace(/[^\w.-]+/g, '-')}.csv`,
-          }) as HTMLAnchorElement;
-          a.click();
-          URL.revokeObjectURL(a.href);
+          hub.saveFile(`${file.replace(/[^\w.-]+/g, '-')}.csv`, csv).then(
+            (where) => {
+              if (where) note.textContent = `Saved to ${where}`;
+            },
+            (e: Error) => {
+              note.textContent = `Cannot save the CSV: ${e.message}`;
+            },
+          );
         },
       },
       'Export CSV',
