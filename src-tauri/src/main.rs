@@ -402,14 +402,12 @@ fn main() {
     if args.hub.config.is_none() && config_file.is_file() {
         args.hub.config = Some(config_file.clone());
     }
-    let mut cfg = match Config::from_args(args.hub.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("hearth: {e}");
-            std::process::exit(2);
-        }
-    };
-    hearth::init_logging(&cfg.log);
+    // A bad value (a flag's, or the config file's) is said in the dialog too, once the app
+    // can show one: a desktop launcher has no terminal.
+    let cfg = Config::from_args(args.hub.clone());
+    if let Ok(c) = &cfg {
+        hearth::init_logging(&c.log);
+    }
     let desktop = Desktop {
         autostart: autostart::Paths::new(&config_home(), &config_home().join(IDENTIFIER)),
     };
@@ -427,6 +425,13 @@ fn main() {
                 eprintln!("hearth: no Hearth window is running on this desktop");
                 std::process::exit(1);
             }
+            let mut cfg = match cfg {
+                Ok(c) => c,
+                Err(e) => {
+                    refuse(app, e.to_string());
+                    return Ok(());
+                }
+            };
             if args.hub.data_dir.is_none() {
                 cfg.data_dir = app.path().app_data_dir()?;
             }

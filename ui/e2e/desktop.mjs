@@ -450,7 +450,22 @@ await check('ports held by another program: a dialog names the port, the program
     if (p.out.includes('listening on')) throw new Error('a hub started');
   } finally {
     p.proc.kill('SIGTERM');
+    await p.exited;
     holder.close();
+  }
+});
+
+await check('a setting it cannot use is said in the same dialog, not only on stderr', async () => {
+  const args = hubArgs(mkdtempSync(join(tmp, 'bad-')));
+  args[args.indexOf('--mqtt-listen') + 1] = 'no-such-address';
+  const p = launch(args);
+  try {
+    await waitFor(() => mapState('Hearth cannot start') === 'IsViewable', 20_000, 'the dialog');
+    if (!p.err.includes('no-such-address')) throw new Error(`stderr: ${p.err}`);
+    if (p.proc.exitCode !== null) throw new Error(`exited ${p.proc.exitCode}`);
+  } finally {
+    p.proc.kill('SIGTERM');
+    await p.exited;
   }
 });
 
