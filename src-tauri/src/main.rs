@@ -220,6 +220,12 @@ fn autostart(desktop: State<'_, Desktop>) -> autostart::Autostart {
 #[tauri::command]
 fn set_autostart(desktop: State<'_, Desktop>, enabled: bool) -> Result<autostart::Autostart> {
     let exe = std::env::current_exe().map_err(ApiError::internal)?;
+    // Linux names a binary replaced by an upgrade while it runs "… (deleted)": the entry
+    // should start the new one at the same path.
+    let exe = match exe.to_str().and_then(|e| e.strip_suffix(" (deleted)")) {
+        Some(e) => PathBuf::from(e),
+        None => exe,
+    };
     desktop.autostart.set(enabled, &exe).map_err(|e| {
         ApiError::bad_request(
             "autostart_failed",
@@ -495,4 +501,17 @@ fn main() {
         ])
         .run(tauri::generate_context!())
         .expect("the desktop app failed to start");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn a_suggested_name_stays_a_file_name() {
+        assert_eq!(file_name("kitchen-climate.csv"), "kitchen-climate.csv");
+        assert_eq!(file_name("../../.bashrc"), "bashrc");
+        assert_eq!(file_name("a\\b/c\nd.csv"), "c-d.csv");
+        assert_eq!(file_name(".."), "hearth-export.csv");
+    }
 }
