@@ -164,8 +164,9 @@ async fn phone_mqtt(api: State<'_, Api>, name: String) -> Result<MqttSetup> {
     api.phone_mqtt_setup(&name).await
 }
 
-/// Saves text the page made (a chart's CSV) where the person picks in the save dialog, since
-/// WebKitGTK saves no blob download by itself. Returns the path, or `None` when cancelled.
+/// Saves text the page made (a chart's CSV) where the person picks in the save dialog, where
+/// WebKitGTK would save a blob download silently into Downloads (or the working directory)
+/// and the page could not say where. Returns the path, or `None` when cancelled.
 /// `HEARTH_SAVE_DIR` skips the dialog and saves into that folder: the end-to-end tests set it,
 /// because no WebDriver reaches a native dialog.
 #[tauri::command]
@@ -319,8 +320,8 @@ fn open_window(app: &tauri::App, attached: Option<SocketAddr>, hidden: bool) -> 
     }
     WebviewWindowBuilder::from_config(app.handle(), &conf)?
         .visible(!hidden)
-        // A browser's download, for the page when it is the running hub's: WebKitGTK saves
-        // blob downloads only when told where (the Downloads folder by default).
+        // A browser's download, for the page when it is the running hub's: into Downloads, as
+        // WebKitGTK would, or into the tests' folder.
         .on_download(|_, event| {
             if let DownloadEvent::Requested { destination, .. } = event
                 && let Some(dir) = std::env::var_os("HEARTH_SAVE_DIR")

@@ -161,6 +161,15 @@ function launch(args) {
   r.exited = new Promise((resolve) => proc.on('exit', (code) => resolve(code)));
   return r;
 }
+/** The exit code of a launched app, or a failure once `ms` pass without one. */
+async function exitCode(r, ms = 20_000) {
+  const code = await Promise.race([r.exited, sleep(ms).then(() => 'timeout')]);
+  if (code === 'timeout') {
+    r.proc.kill('SIGKILL');
+    throw new Error(`still running after ${ms} ms; stderr: ${r.err.slice(-600)}`);
+  }
+  return code;
+}
 /** An X window's map state by its exact title (IsViewable when shown), or null if none. */
 function mapState(name) {
   try {
@@ -322,7 +331,7 @@ await check('started with --hidden (the login entry), it records without showing
 
 await check('a second launch shows the running window and exits', async () => {
   const second = launch(hubArgs(mkdtempSync(join(tmp, 'second-'))));
-  const code = await second.exited;
+  const code = await exitCode(second);
   if (code !== 0) throw new Error(`second launch exited ${code}: ${second.err}`);
   if (second.out.includes('listening on')) throw new Error('the second launch started a hub');
   await waitFor(() => mapState('Hearth') === 'IsViewable', 10_000, 'the window shown');
@@ -351,9 +360,9 @@ await check('--quit from a second launch commits the readings published just bef
     );
   const before = count();
   const quit = launch(['--quit', ...hubArgs(mkdtempSync(join(tmp, 'quit-')))]);
-  const code = await quit.exited;
+  const code = await exitCode(quit);
   if (code !== 0) throw new Error(`--quit exited ${code}: ${quit.err}`);
-  const firstCode = await Promise.race([first.exited, sleep(15_000).then(() => 'still running')]);
+  const firstCode = await exitCode(first, 15_000);
   if (firstCode !== 0) throw new Error(`the app: ${firstCode}`);
   const after = count();
   console.log(`     readings in the file: ${before} of 20 before Quit, ${after} after`);
@@ -362,7 +371,7 @@ await check('--quit from a second launch commits the readings published just bef
 
 await check('--quit with no window running says so and fails', async () => {
   const alone = launch(['--quit', ...hubArgs(mkdtempSync(join(tmp, 'alone-')))]);
-  const code = await alone.exited;
+  const code = await exitCode(alone);
   if (code !== 1 || !alone.err.includes('no Hearth window is running')) throw new Error(`${code}: ${alone.err}`);
   if (alone.out.includes('listening on')) throw new Error('it started a hub');
 });
@@ -373,8 +382,8 @@ try {
   const args = hubArgs(mkdtempSync(join(tmp, 'attach-')));
   args[args.indexOf('--mqtt-listen') + 1] = service.mqtt;
   args[args.indexOf('--http-listen') + 1] = service.http;
-  await openSession(args);
   await check('with a Hearth hub on its ports, the window shows that hub and says so', async () => {
+    await openSession(args);
     const note = await text(await find('.desktop-notice[data-notice="attached"]'));
     if (!note.includes(`Showing the Hearth service already running on this PC (${service.http})`))
       throw new Error(note);
@@ -413,7 +422,7 @@ try {
 
   await check('Quit closes the window and leaves the running hub alone', async () => {
     const quit = launch(['--quit', ...hubArgs(mkdtempSync(join(tmp, 'quit2-')))]);
-    const code = await quit.exited;
+    const code = await exitCode(quit);
     if (code !== 0) throw new Error(`--quit exited ${code}: ${quit.err}`);
     await waitFor(
       async () =>
