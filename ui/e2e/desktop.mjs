@@ -29,7 +29,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hubArgs } from './hub-args.mjs';
-import { startHub } from './lib.mjs';
+import { hearthd, startHub } from './lib.mjs';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const app = process.env.HEARTH_DESKTOP ?? join(repo, 'target/debug/hearth-desktop');
@@ -152,8 +152,8 @@ async function waitFor(fn, timeoutMs, what) {
   }
 }
 /** The app started directly: its output so far, and a promise of its exit code. */
-function launch(args) {
-  const proc = spawn(app, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(args, bin = app) {
+  const proc = spawn(bin, args, { env, cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(proc);
   const r = { proc, out: '', err: '' };
   proc.stdout.on('data', (d) => (r.out += d));
@@ -461,6 +461,29 @@ await check('ports held by another program: a dialog names the port, the program
     p.proc.kill('SIGTERM');
     await p.exited;
     holder.close();
+  }
+});
+
+await check('a Hearth hub without its dashboard on the ports is named in the dialog, not attached to', async () => {
+  // Started outside the repository (as every launch here), so it finds no ui/dist to serve.
+  const bare = launch(hubArgs(mkdtempSync(join(tmp, 'bare-'))), hearthd);
+  try {
+    await waitFor(() => bare.out.includes('data folder'), 30_000, 'the bare hub');
+    const http = bare.out.match(/^http listening on (.+)$/m)[1];
+    const args = hubArgs(mkdtempSync(join(tmp, 'nodash-')));
+    args[args.indexOf('--http-listen') + 1] = http;
+    const p = launch(args);
+    try {
+      await waitFor(() => mapState('Hearth cannot start') === 'IsViewable', 20_000, 'the dialog');
+      if (!p.err.includes(`(dashboard and API, ${http}) is in use by a Hearth hub that serves no dashboard`))
+        throw new Error(`stderr: ${p.err}`);
+    } finally {
+      p.proc.kill('SIGTERM');
+      await p.exited;
+    }
+  } finally {
+    bare.proc.kill('SIGTERM');
+    await bare.exited;
   }
 });
 
