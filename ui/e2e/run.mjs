@@ -5,6 +5,7 @@
 // HEARTHD and HEARTH_SIM name the binaries (default: target/debug/ of this repository);
 // CHROMIUM the browser (default /usr/bin/chromium). Run `npm run build` first.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   assert,
@@ -97,6 +98,16 @@ try {
     const points = Number((note ?? '').match(/^(\d+) points?,/)?.[1]);
     assert(points > 0, `chart note: ${note}`);
     await page.screenshot({ path: join(shots, 'device-temperature.png'), fullPage: true });
+  });
+
+  await check("Export CSV downloads the chart's history in a browser", async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    assert(download.suggestedFilename().endsWith('.csv'), download.suggestedFilename());
+    const csv = readFileSync(await download.path(), 'utf8');
+    assert(csv.startsWith('time') && csv.trim().split('\n').length > 1, csv.slice(0, 80));
   });
 
   await check("a light's page shows its command log", async () => {

@@ -74,6 +74,11 @@ export interface Hub {
   startPairing(): Promise<Pairing>;
   revokePhone(id: number): Promise<void>;
   phoneMqtt(name: string): Promise<MqttSetup>;
+  /**
+   * Saves text the page made (a chart's CSV) as a file named `name`: where it went (a path, or
+   * "" for a browser's downloads), or null when the person cancelled.
+   */
+  saveFile(name: string, text: string): Promise<string | null>;
   /** Live events; `onLink` hears when the stream drops and comes back. Returns a stop function. */
   subscribe(onEvent: (e: HubEvent) => void, onLink?: (s: LinkState, retryInMs?: number) => void): () => void;
 }
@@ -217,6 +222,14 @@ export class HttpHub implements Hub {
   }
   phoneMqtt(name: string) {
     return this.send<MqttSetup>('POST', '/api/phones/mqtt', { name });
+  }
+  saveFile(name: string, text: string) {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([text], { type: name.endsWith('.csv') ? 'text/csv' : 'text/plain' }));
+    a.download = name;
+    a.click();
+    URL.revokeObjectURL(a.href);
+    return Promise.resolve('');
   }
   /** Trades a pairing code for this browser's token (set as a cookie by the hub). */
   pair(code: string, name: string) {

@@ -14,9 +14,12 @@ import { devicesPage } from './pages/devices';
 import { phonesPage } from './pages/phones';
 import { retainedPage } from './pages/retained';
 import { topicsPage } from './pages/topics';
-import { TauriHub, inTauri } from './tauri';
+import { desktopNotices } from './desktop';
+import { TauriHub, ownWindow } from './tauri';
 
-const hub: Hub = inTauri() ? new TauriHub() : new HttpHub();
+// The desktop window's own page uses IPC; when the window shows a hub already running on this
+// PC, that hub's page talks HTTP to it like any browser.
+const hub: Hub = ownWindow() ? new TauriHub() : new HttpHub();
 const app = document.getElementById('app')!;
 const ctx: PageContext = { hub, app };
 let page: Page = {};
@@ -64,6 +67,7 @@ function hideLocalOnlyPages(): void {
 
 function start(): void {
   hideLocalOnlyPages();
+  desktopNotices(hub);
   hub.subscribe(
     (e) => page.onEvent?.(e),
     (s, retry) => {

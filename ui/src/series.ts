@@ -205,12 +205,14 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
           const lo = chart?.scales.x.min ?? shownFrom;
           const hi = chart?.scales.x.max ?? shownTo;
           const csv = fmt.historyCsv(data.ts, data.min, data.avg, data.max, shown(), lo, hi);
-          const a = h('a', {
-            href: URL.createObjectURL(new Blob([csv], { type: 'text/csv' })),
-            download: `${fmt.csvName(file, lo, hi)}.csv`,
-          }) as HTMLAnchorElement;
-          a.click();
-          URL.revokeObjectURL(a.href);
+          hub.saveFile(`${fmt.csvName(file, lo, hi)}.csv`, csv).then(
+            (where) => {
+              if (where) note.textContent = `Saved to ${where}`;
+            },
+            (e: Error) => {
+              note.textContent = `Cannot save the CSV: ${e.message}`;
+            },
+          );
         },
       },
       'Export CSV',

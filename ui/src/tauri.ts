@@ -11,6 +11,30 @@ export function inTauri(): boolean {
   return typeof window !== 'undefined' && '__TAURI_INTERNALS__' in window;
 }
 
+/**
+ * The hub whose own dashboard the desktop window shows, because that hub (the service,
+ * say) already held the ports when the window started: its address, or null. The window
+ * opens it as `http://127.0.0.1:<port>/?window=desktop`; the page then talks HTTP to it.
+ */
+export function attachedHub(): string | null {
+  if (typeof window === 'undefined' || !location.protocol.startsWith('http')) return null;
+  return new URLSearchParams(location.search).get('window') === 'desktop' ? location.host : null;
+}
+
+/** Whether the page is the desktop window's own, talking to the hub in its process over IPC. */
+export function ownWindow(): boolean {
+  return inTauri() && attachedHub() === null;
+}
+
+/** The login entry's state, as the desktop shell says it. */
+export interface Autostart {
+  enabled: boolean;
+  /** Whether the first run's question was answered, either way. */
+  asked: boolean;
+  /** The entry's file. */
+  entry: string;
+}
+
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
@@ -101,6 +125,16 @@ export class TauriHub implements Hub {
   }
   phoneMqtt(name: string) {
     return call<T.MqttSetup>('phone_mqtt', { name });
+  }
+  saveFile(name: string, text: string) {
+    return call<string | null>('save_file', { name, text });
+  }
+  /** Desktop only: whether Hearth starts in the tray when the person logs in. */
+  autostart() {
+    return call<Autostart>('autostart');
+  }
+  setAutostart(enabled: boolean) {
+    return call<Autostart>('set_autostart', { enabled });
   }
   subscribe(onEvent: (e: T.Event) => void, onLink?: (s: LinkState, retryInMs?: number) => void) {
     // The hub is in the same process: the stream is open as long as the window is.

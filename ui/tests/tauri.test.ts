@@ -5,7 +5,7 @@ const listen = vi.fn();
 vi.mock('@tauri-apps/api/core', () => ({ invoke: (...a: unknown[]) => invoke(...a) }));
 vi.mock('@tauri-apps/api/event', () => ({ listen: (...a: unknown[]) => listen(...a) }));
 
-const { TauriHub, inTauri } = await import('../src/tauri');
+const { TauriHub, inTauri, attachedHub, ownWindow } = await import('../src/tauri');
 
 describe('TauriHub', () => {
   it('calls the shell commands with their argument names', async () => {
@@ -63,5 +63,32 @@ describe('TauriHub', () => {
 
   it('knows a browser from the desktop window', () => {
     expect(inTauri()).toBe(false);
+  });
+
+  it('saves files and switches the login entry through the shell', async () => {
+    invoke.mockResolvedValue('/home/a/Downloads/t.csv');
+    const hub = new TauriHub();
+    await expect(hub.saveFile('t.csv', 'time,min\n')).resolves.toBe('/home/a/Downloads/t.csv');
+    expect(invoke).toHaveBeenLastCalledWith('save_file', { name: 't.csv', text: 'time,min\n' });
+    invoke.mockResolvedValue({ enabled: true, asked: true, entry: '/x' });
+    await hub.setAutostart(true);
+    expect(invoke).toHaveBeenLastCalledWith('set_autostart', { enabled: true });
+    await hub.autostart();
+    expect(invoke).toHaveBeenLastCalledWith('autostart', undefined);
+  });
+
+  it('tells the window showing a running hub from its own page', () => {
+    const w = window as unknown as Record<string, unknown>;
+    w.__TAURI_INTERNALS__ = {};
+    try {
+      expect(ownWindow()).toBe(true);
+      history.replaceState(null, '', '/?window=desktop#/devices');
+      expect(attachedHub()).toBe(location.host);
+      expect(ownWindow()).toBe(false);
+    } finally {
+      delete w.__TAURI_INTERNALS__;
+      history.replaceState(null, '', '/');
+    }
+    expect(attachedHub()).toBe(null);
   });
 });

@@ -1,5 +1,6 @@
 // Broker: clients, message rates and listeners, refreshed by the hub's stats events.
 
+import { desktopSettings } from '../desktop';
 import { h, replace } from '../dom';
 import * as fmt from '../format';
 import { loading, type Page, type PageContext } from '../page';
@@ -7,7 +8,7 @@ import type { BrokerStatus } from '../types';
 
 export function brokerPage({ hub, app }: PageContext): Page {
   const root = h('section', {});
-  replace(app, h('h1', {}, 'Broker'), root);
+  replace(app, h('h1', {}, 'Broker'), root, desktopSettings(hub));
   const show = (b: BrokerStatus) => {
     const row = (k: string, v: string | number) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, String(v)));
     replace(
