@@ -246,7 +246,7 @@ try {
     await req('POST', `${s}/element/${user}/value`, { text: 'hall-sensor' });
     await req('POST', `${s}/element/${await find('#new-topic')}/value`, { text: 'home/hall/temperature' });
     await click('form[aria-label="New credential"] button[type=submit]');
-    const pw = await text(await find('.secret code.password', 10_000));
+    const pw = await req('GET', `${s}/element/${await find('.secret input.password', 10_000)}/property/value`);
     if (pw.length < 16) throw new Error(`password: ${pw}`);
     await find('table.creds tbody tr');
     await req('POST', `${s}/element/${await find('#test-topic')}/value`, { text: 'home/hall/temperature' });
