@@ -101,6 +101,14 @@ pub fn init_logging(level: &str) {
     };
 }
 
+/// Writes a line on stderr that stops the program, as an error for the journal when stderr
+/// is the journal's (so `journalctl -p err` says why a service did not start).
+pub fn eprint_error(line: &str) {
+    use std::io::Write;
+    let priority = if stderr_is_journal() { "<3>" } else { "" };
+    let _ = writeln!(std::io::stderr(), "{priority}{line}");
+}
+
 /// Whether stderr is the journal's stream: systemd sets `JOURNAL_STREAM` to its
 /// `device:inode`, which a child's redirected stderr no longer matches.
 fn stderr_is_journal() -> bool {

@@ -227,7 +227,7 @@ async fn service_manager_hears_ready_and_stopping() {
 
 /// Logs written to a pipe or file carry no colour codes; under the journal (stderr is the
 /// stream `JOURNAL_STREAM` names) each line starts with its syslog priority and has no
-/// timestamp of its own (the journal keeps one).
+/// timestamp of its own (the journal keeps one), and a failure to start is an error.
 #[test]
 fn logs_suit_a_file_and_the_journal() {
     use std::os::unix::fs::MetadataExt;
@@ -282,6 +282,24 @@ fn logs_suit_a_file_and_the_journal() {
             assert!(line.contains(" INFO hearthd: shutting down"), "{line}");
         }
     }
+    // Why the hub did not start is an error to the journal (`journalctl -p err` shows it).
+    let log = tmp.path().join("err-start.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let meta = file.metadata().unwrap();
+    let st = Command::new(env!("CARGO_BIN_EXE_hearthd"))
+        .args([
+            "--data-dir",
+            tmp.path().to_str().unwrap(),
+            "--retention-days",
+            "0",
+        ])
+        .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(2));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("<3>hearthd: retention-days"), "{text:?}");
 }
 
 /// A hub killed mid-write (power cut) leaves a database SQLite calls intact, keeping what was

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     let cfg = match Config::from_args(args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("hearthd: {e}");
+            hearth::eprint_error(&format!("hearthd: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -102,7 +102,7 @@ async fn run(cfg: Config) -> ExitCode {
     let hub = match Hub::start(cfg).await {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("hearthd: {e}");
+            hearth::eprint_error(&format!("hearthd: {e}"));
             return ExitCode::from(1);
         }
     };
