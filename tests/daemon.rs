@@ -302,6 +302,74 @@ fn logs_suit_a_file_and_the_journal() {
     assert!(text.starts_with("<3>hearthd: retention-days"), "{text:?}");
 }
 
+/// The Debian package's config file (`/etc/hearth/hearthd.toml`) is one this hearthd
+/// accepts: a hub starts from it (with the data folder, the dashboard and the listeners
+/// moved to this test's), and a key renamed in `flags.rs` fails here, not on a home server.
+#[test]
+fn packaged_config_file_starts_a_hub() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ui = tmp.path().join("ui");
+    std::fs::create_dir(&ui).unwrap();
+    std::fs::write(ui.join("index.html"), "<title>Hearth</title>").unwrap();
+    let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/hearthd.toml");
+    let text = std::fs::read_to_string(conf).unwrap();
+    assert!(text.contains("data-dir = \"/var/lib/hearth\""), "{text}");
+    assert!(text.contains("ui-dir = \"/usr/share/hearth/ui\""), "{text}");
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let mut hub =
+        HubProcess::start_in(&data, &["--config", conf, "--ui-dir", ui.to_str().unwrap()]);
+    assert!(data.join("hearth.db").exists());
+    assert!(hub.stop_with("TERM").success());
+}
+
+/// The systemd unit passes `systemd-analyze verify` and keeps its hardening
+/// (`systemd-analyze security` exposure at most 2.0, "OK"), where systemd's tools exist.
+#[test]
+fn systemd_unit_verifies_and_stays_hardened() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("systemd-analyze is not installed: the unit is not checked");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/packaging/hearth.service"
+    ))
+    .unwrap();
+    assert!(unit.contains("ExecStart=/usr/bin/hearthd "), "{unit}");
+    // verify checks that the program exists: this build's stands in for /usr/bin/hearthd.
+    let path = tmp.path().join("hearth.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/hearthd", env!("CARGO_BIN_EXE_hearthd")),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "{err}");
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--threshold=20", "--no-pager"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("OK"), "{text}");
+}
+
 /// A hub killed mid-write (power cut) leaves a database SQLite calls intact, keeping what was
 /// committed, and starts again on it.
 #[tokio::test]
