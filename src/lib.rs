@@ -101,12 +101,19 @@ pub fn init_logging(level: &str) {
     };
 }
 
-/// Writes a line on stderr that stops the program, as an error for the journal when stderr
-/// is the journal's (so `journalctl -p err` says why a service did not start).
-pub fn eprint_error(line: &str) {
+/// Writes the message that stops the program on stderr, as an error for the journal when
+/// stderr is the journal's (so `journalctl -p err` says why a service did not start). The
+/// journal reads each line as a record of its own, so each line carries the priority.
+pub fn eprint_error(message: &str) {
     use std::io::Write;
     let priority = if stderr_is_journal() { "<3>" } else { "" };
-    let _ = writeln!(std::io::stderr(), "{priority}{line}");
+    let mut text = String::new();
+    for line in message.lines() {
+        text.push_str(priority);
+        text.push_str(line);
+        text.push('\n');
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Whether stderr is the journal's stream: systemd sets `JOURNAL_STREAM` to its

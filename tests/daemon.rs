@@ -286,20 +286,21 @@ fn logs_suit_a_file_and_the_journal() {
     let log = tmp.path().join("err-start.log");
     let file = std::fs::File::create(&log).unwrap();
     let meta = file.metadata().unwrap();
+    // A TOML error takes several lines; the reason is on the last.
+    let conf = tmp.path().join("bad.toml");
+    std::fs::write(&conf, "log = \"info\"\nbogus = 1\n").unwrap();
     let st = Command::new(env!("CARGO_BIN_EXE_hearthd"))
-        .args([
-            "--data-dir",
-            tmp.path().to_str().unwrap(),
-            "--retention-days",
-            "0",
-        ])
+        .args(["--config", conf.to_str().unwrap()])
         .env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()))
         .stderr(file)
         .status()
         .unwrap();
     assert_eq!(st.code(), Some(2));
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.starts_with("<3>hearthd: retention-days"), "{text:?}");
+    assert!(text.starts_with("<3>hearthd: config file "), "{text:?}");
+    assert!(text.lines().count() > 2, "{text:?}");
+    assert!(text.lines().all(|l| l.starts_with("<3>")), "{text:?}");
+    assert!(text.contains("unknown field `bogus`"), "{text:?}");
 }
 
 /// The Debian package's config file (`/etc/hearth/hearthd.toml`) is one this hearthd
