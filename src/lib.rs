@@ -73,7 +73,11 @@ pub async fn stopped(rx: &mut tokio::sync::watch::Receiver<bool>) {
 
 /// Logs to stderr. A bare level (`info`) keeps the embedded broker's chatty per-connection
 /// messages at `warn`; a full filter (`hearth=debug,rmqtt=info`) is taken as written.
+/// Colours only on a terminal (a pipe or the journal would keep the escape codes). Under
+/// systemd's journal each line starts with its syslog priority (`<4>`) and carries no time
+/// of its own, so `journalctl -p warning` filters and the journal's timestamp is the one shown.
 pub fn init_logging(level: &str) {
+    use std::io::IsTerminal;
     let as_written =
         level.contains('=') || level.contains(',') || matches!(level, "debug" | "trace");
     let filter = if as_written {
@@ -81,8 +85,76 @@ pub fn init_logging(level: &str) {
     } else {
         format!("{level},rmqtt=warn,rmqtt_net=warn,rmqtt_sys_topic=warn,sqlx=warn")
     };
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = if stderr_is_journal() {
+        builder
+            .event_format(Journal(
+                tracing_subscriber::fmt::format()
+                    .without_time()
+                    .with_ansi(false),
+            ))
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Writes the message that stops the program on stderr, as an error for the journal when
+/// stderr is the journal's (so `journalctl -p err` says why a service did not start). The
+/// journal reads each line as a record of its own, so each line carries the priority.
+pub fn eprint_error(message: &str) {
+    use std::io::Write;
+    let priority = if stderr_is_journal() { "<3>" } else { "" };
+    let mut text = String::new();
+    for line in message.lines() {
+        text.push_str(priority);
+        text.push_str(line);
+        text.push('\n');
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// Whether stderr is the journal's stream: systemd sets `JOURNAL_STREAM` to its
+/// `device:inode`, which a child's redirected stderr no longer matches.
+fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    match std::fs::metadata("/proc/self/fd/2") {
+        Ok(m) => dev.parse() == Ok(m.dev()) && ino.parse() == Ok(m.ino()),
+        Err(_) => false,
+    }
+}
+
+/// The usual log line behind the sd-daemon priority prefix journald reads (sd-daemon(3)).
+struct Journal<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for Journal<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let priority = match *event.metadata().level() {
+            tracing::Level::ERROR => 3,
+            tracing::Level::WARN => 4,
+            tracing::Level::INFO => 6,
+            _ => 7,
+        };
+        write!(writer, "<{priority}>")?;
+        self.0.format_event(ctx, writer, event)
+    }
 }

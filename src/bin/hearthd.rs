@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     let cfg = match Config::from_args(args) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("hearthd: {e}");
+            hearth::eprint_error(&format!("hearthd: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -102,7 +102,7 @@ async fn run(cfg: Config) -> ExitCode {
     let hub = match Hub::start(cfg).await {
         Ok(h) => h,
         Err(e) => {
-            eprintln!("hearthd: {e}");
+            hearth::eprint_error(&format!("hearthd: {e}"));
             return ExitCode::from(1);
         }
     };
@@ -122,12 +122,35 @@ async fn run(cfg: Config) -> ExitCode {
         let _ = writeln!(out, "data folder {}", data_dir.display());
         let _ = out.flush();
     }
+    // Under systemd (`Type=notify`) the unit is started only now, so units ordered after it
+    // find the listeners open; elsewhere NOTIFY_SOCKET is unset and this does nothing.
+    let status = hub
+        .listeners()
+        .iter()
+        .map(|l| format!("{} {}", l.name, l.addr))
+        .collect::<Vec<_>>()
+        .join(", ");
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&format!("listening: {status}")),
+    ]);
     signals.wait().await;
     tracing::info!("shutting down");
+    notify(&[
+        sd_notify::NotifyState::Stopping,
+        sd_notify::NotifyState::Status("committing pending readings"),
+    ]);
     hub.shutdown().await;
     // Not println!: with stdout closed (a supervisor gone, a pipe read once) it would panic.
     let _ = writeln!(std::io::stdout(), "hearthd stopped");
     ExitCode::SUCCESS
+}
+
+/// Tells the service manager, if any, how the hub is doing.
+fn notify(state: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!("cannot notify the service manager: {e}");
+    }
 }
 
 /// SIGINT and SIGTERM, caught from the moment this is made.
