@@ -243,3 +243,71 @@ async fn sparklines_come_from_one_batch() {
         "payload_too_large",
     );
 }
+
+/// A paired phone stars devices and reads sparklines as the PC does (the favourites are the
+/// household's, so the PC sees the phone's star); a browser on the LAN that is not paired
+/// gets neither.
+#[tokio::test]
+async fn a_paired_phone_shares_the_favourites_and_the_batch() {
+    let hub = HubProcess::start(&[]);
+    sensors(&hub, &["study"]).await;
+    let http = hub.http.unwrap();
+    let lan = |method: &str, path: &str, token: Option<&str>, body: Option<Value>| {
+        let mut r = reqwest::Client::new()
+            .request(method.parse().unwrap(), format!("http://{http}{path}"))
+            .header("Host", format!("hearth.test:{}", http.port()));
+        if let Some(t) = token {
+            r = r.header("Cookie", format!("hearth_token={t}"));
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send()
+    };
+    let batch = json!({"series": [{"topic": "home/study/temperature"}]});
+    let r = lan("PUT", "/api/favourites/study/temperature", None, None)
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "not paired");
+    let r = lan("POST", "/api/history/batch", None, Some(batch.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "not paired");
+
+    let (st, p) = post(http, "/api/phones/pairing", &json!(null)).await;
+    assert_eq!(st, 200, "{p}");
+    let code = p["url"].as_str().unwrap().split("code=").nth(1).unwrap();
+    let r = lan("POST", "/api/pair", None, Some(json!({"code": code})))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("hearth_token=")
+        .unwrap()
+        .to_string();
+
+    let r = lan(
+        "PUT",
+        "/api/favourites/study/temperature",
+        Some(&token),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        get(http, "/api/favourites").await,
+        (200, json!(["study/temperature"])),
+        "the PC sees the phone's star"
+    );
+    let r = lan("POST", "/api/history/batch", Some(&token), Some(batch))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let a: Value = r.json().await.unwrap();
+    assert_eq!(a[0]["topic"], "home/study/temperature");
+}
