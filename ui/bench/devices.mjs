@@ -139,6 +139,10 @@ async function once(width, height, rate) {
   return { ms, requests, history, longest, tall };
 }
 
+console.log(
+  `Hub: ${series.length} histories of a day in one batch ${median(batchMs).toFixed(1)} ms, ` +
+    `one request each ${median(singleMs).toFixed(1)} ms (medians of 5)`,
+);
 console.log(`Devices: ${devices.length} devices, ${series.length} sparklines, flavor ${FLAVOR}, ui ${ui}`);
 console.log(
   '| viewport | CPU | ready ms (median of 3) | runs ms | requests | /api/history* | longest task ms | page height px |',
