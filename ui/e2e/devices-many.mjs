@@ -139,7 +139,7 @@ try {
 
   await check('a room folds, still says what it holds, and stays folded after a reload', async () => {
     const room = page.locator('section.room[aria-label="room10"]');
-    const fold = room.getByRole('button', { name: 'room10' });
+    const fold = room.getByRole('button', { name: 'room10', exact: true });
     assert((await fold.getAttribute('aria-expanded')) === 'true', 'open at first');
     await fold.click();
     assert((await fold.getAttribute('aria-expanded')) === 'false', 'folded');
@@ -148,7 +148,9 @@ try {
     assert(/^2 devices · light (on|off)$/.test(sum), `summary: ${sum}`);
     await page.reload();
     await ready(page);
-    const again = page.locator('section.room[aria-label="room10"]').getByRole('button', { name: 'room10' });
+    const again = page
+      .locator('section.room[aria-label="room10"]')
+      .getByRole('button', { name: 'room10', exact: true });
     assert((await again.getAttribute('aria-expanded')) === 'false', 'still folded after a reload');
     await page.getByRole('searchbox').fill('room10');
     assert(
@@ -166,7 +168,10 @@ try {
 
   await check('a favourite is pinned first, after a reload and in another browser', async () => {
     const star = page.locator('[data-device="room9/light"] button.star');
-    assert((await star.getAttribute('aria-label')) === 'Favourite: light', await star.getAttribute('aria-label'));
+    assert(
+      (await star.getAttribute('aria-label')) === 'Favourite: light in room9',
+      await star.getAttribute('aria-label'),
+    );
     await star.click();
     const first = page.locator('section.room').first();
     await first.locator('[data-device="room9/light"]').waitFor({ timeout: 10_000 });

@@ -177,7 +177,8 @@ export function deviceCard(d: Device, s: CardState): HTMLElement {
       { class: 'card-head' },
       h('a', { class: 'name', href: deviceHref(d.id) }, d.name),
       conventionBadge(d.convention),
-      s.onStar ? starButton(d.name, s.favourite ?? false, s.onStar) : null,
+      // Named with its room, as the switch is: a home has many lights called "light".
+      s.onStar ? starButton(d.room ? `${d.name} in ${d.room}` : d.name, s.favourite ?? false, s.onStar) : null,
     ),
     s.room !== undefined ? h('p', { class: 'made muted small' }, s.room || 'No room') : null,
     made ? h('p', { class: 'made muted small' }, made) : null,
