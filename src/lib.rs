@@ -45,8 +45,8 @@ pub use access::{AclTest, CreatedCredential, Credential, NewCredential, Phone, S
 pub use acl::Rule;
 pub use api::{
     AccessInfo, AclQuestion, Api, ApiError, BrokerStatus, Device, DisplaySettings, ErrorKind,
-    Event, MqttSetup, NamingChange, Pairing, PublishRequest, RetainedReport, Room, SeriesHistory,
-    TopicNode,
+    Event, HistoryBatch, MqttSetup, NamingChange, Pairing, PublishRequest, RetainedReport, Room,
+    SeriesHistory, TopicNode,
 };
 pub use commands::{Command, Outcome};
 pub use config::{Args, BrokerMode, Config, Subcommand, parse_broker_url, parse_duration};

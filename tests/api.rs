@@ -271,6 +271,10 @@ async fn openapi_document_is_valid_and_complete() {
         "DELETE /api/topics/retained",
         "POST /api/publish",
         "GET /api/history",
+        "POST /api/history/batch",
+        "GET /api/favourites",
+        "PUT /api/favourites/{group}/{rest}",
+        "DELETE /api/favourites/{group}/{rest}",
         "GET /api/broker",
         "GET /api/events",
         "GET /api/openapi.json",
@@ -301,7 +305,8 @@ async fn openapi_document_is_valid_and_complete() {
             .replace("{group}", "den")
             .replace("{rest}", "light")
             .replace("{id}", &id.to_string())
-            .replace("/api/history", "/api/history?topic=home/den/temperature");
+            .replace("/api/history", "/api/history?topic=home/den/temperature")
+            .replace("?topic=home/den/temperature/batch", "/batch");
         let (status, body) = match method {
             "POST" => post(http, &path, &json!({"state": "OFF"})).await,
             "GET" => get(http, &path).await,

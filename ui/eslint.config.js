@@ -22,8 +22,8 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
-    // End-to-end scripts run in Node and hand functions to the browser page.
-    files: ['e2e/**/*.mjs'],
+    // End-to-end and benchmark scripts run in Node and hand functions to the browser page.
+    files: ['e2e/**/*.mjs', 'bench/**/*.mjs'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
 );

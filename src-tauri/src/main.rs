@@ -17,9 +17,9 @@ use std::sync::Mutex;
 use clap::Parser;
 use hearth::{
     AccessInfo, AclQuestion, AclTest, Api, ApiError, Args, BrokerStatus, Command, Config,
-    CreatedCredential, Credential, Device, DisplaySettings, Hub, MqttSetup, NamingChange,
-    NewCredential, Pairing, Phone, PublishRequest, RetainedReport, Room, Rule, SeriesHistory,
-    Settings, TopicMessage, TopicNode,
+    CreatedCredential, Credential, Device, DisplaySettings, HistoryBatch, Hub, MqttSetup,
+    NamingChange, NewCredential, Pairing, Phone, PublishRequest, RetainedReport, Room, Rule,
+    SeriesHistory, Settings, TopicMessage, TopicNode,
 };
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -109,6 +109,24 @@ async fn get_history(
     points: usize,
 ) -> Result<SeriesHistory> {
     api.history(&topic, &field, from, to, points).await
+}
+
+#[tauri::command]
+async fn history_batch(
+    api: State<'_, Api>,
+    batch: HistoryBatch,
+) -> Result<Vec<Option<SeriesHistory>>> {
+    api.history_batch(batch).await
+}
+
+#[tauri::command]
+async fn list_favourites(api: State<'_, Api>) -> Result<Vec<String>> {
+    api.favourites().await
+}
+
+#[tauri::command]
+async fn set_favourite(api: State<'_, Api>, id: String, on: bool) -> Result<Vec<String>> {
+    api.set_favourite(&id, on).await
 }
 
 #[tauri::command]
@@ -508,6 +526,9 @@ fn main() {
             retained_report,
             clear_retained,
             get_history,
+            history_batch,
+            list_favourites,
+            set_favourite,
             broker_status,
             access_info,
             set_access_settings,

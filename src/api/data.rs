@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Api, ApiError, MAX_POINTS};
@@ -39,6 +39,38 @@ pub struct SeriesHistory {
     pub unit: Option<String>,
     pub history: History,
 }
+
+/// Many series' histories in one request (the Devices page's sparklines).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HistoryBatch {
+    /// Start, Unix seconds, inclusive [default: 24 hours before `to`].
+    pub from: Option<i64>,
+    /// End, Unix seconds, exclusive [default: now].
+    pub to: Option<i64>,
+    /// At most this many buckets per series (2–1000) [default: 48].
+    pub points: Option<usize>,
+    /// Each series starts at its first reading in the range, so a sensor recording for an
+    /// hour fills its buckets with that hour rather than one dot in a day [default: false].
+    #[serde(default)]
+    pub fit: bool,
+    /// The series, at most 500.
+    pub series: Vec<SeriesKey>,
+}
+
+/// One series: a topic and the JSON field ("" for a plain number).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesKey {
+    pub topic: String,
+    #[serde(default)]
+    pub field: String,
+}
+
+/// The most series one batch may ask for.
+pub const MAX_BATCH_SERIES: usize = 500;
+/// The most buckets per series a batch may ask for.
+pub const MAX_BATCH_POINTS: usize = 1000;
 
 impl Api {
     /// Every topic seen, flat and sorted.
@@ -84,6 +116,54 @@ impl Api {
             unit: p.store.unit(topic, field).await?,
             history: h,
         })
+    }
+}
+
+impl Api {
+    /// Histories of many series in the order asked: `None` for a series never recorded.
+    pub async fn history_batch(
+        &self,
+        b: HistoryBatch,
+    ) -> Result<Vec<Option<SeriesHistory>>, ApiError> {
+        if b.series.is_empty() || b.series.len() > MAX_BATCH_SERIES {
+            return Err(ApiError::bad_request(
+                "bad_batch",
+                format!(
+                    "a batch asks for 1 to {MAX_BATCH_SERIES} series, not {}; split it",
+                    b.series.len()
+                ),
+            ));
+        }
+        let points = b.points.unwrap_or(48);
+        if !(2..=MAX_BATCH_POINTS).contains(&points) {
+            return Err(ApiError::bad_request(
+                "bad_range",
+                format!("points must be between 2 and {MAX_BATCH_POINTS} in a batch"),
+            ));
+        }
+        let to = b.to.unwrap_or_else(|| crate::now_ms() / 1000 + 1);
+        let from = b.from.unwrap_or(to.saturating_sub(86_400));
+        let keys: Vec<(String, String)> =
+            b.series.into_iter().map(|k| (k.topic, k.field)).collect();
+        let p = self.parts();
+        let answers = p
+            .store
+            .histories(&keys, from, to, points, p.retention_days, b.fit)
+            .await?;
+        Ok(keys
+            .into_iter()
+            .zip(answers)
+            .map(|((topic, field), a)| {
+                a.map(|a| SeriesHistory {
+                    topic,
+                    field,
+                    from: a.from,
+                    to,
+                    unit: a.unit,
+                    history: a.history,
+                })
+            })
+            .collect())
     }
 }
 

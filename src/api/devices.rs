@@ -64,6 +64,9 @@ pub struct RemovedDevice {
 
 const TEMPERATURE_UNIT: &str = "temperature_unit";
 
+/// The most favourite devices a household keeps.
+pub const MAX_FAVOURITES: usize = 500;
+
 impl Api {
     /// What the tracker adds to a light.
     fn view(&self, info: DeviceInfo) -> Device {
@@ -199,6 +202,32 @@ impl Api {
             .save_settings(&[(TEMPERATURE_UNIT, unit.as_str())])
             .await?;
         self.display_settings().await
+    }
+
+    /// The household's favourite devices (ids), in the order they were starred. A favourite
+    /// that is not present now (a device not heard since the hub started) stays in the list.
+    pub async fn favourites(&self) -> Result<Vec<String>, ApiError> {
+        Ok(self.parts().store.favourites().await?)
+    }
+
+    /// Stars or unstars a device for the whole household; returns the favourites now. Only a
+    /// device the hub knows can be starred; any id can be unstarred.
+    pub async fn set_favourite(&self, id: &str, on: bool) -> Result<Vec<String>, ApiError> {
+        if on {
+            self.device(id)?;
+        }
+        let has = self
+            .parts()
+            .store
+            .set_favourite(id, on, MAX_FAVOURITES)
+            .await?;
+        if on && !has {
+            return Err(ApiError::bad_request(
+                "too_many_favourites",
+                format!("at most {MAX_FAVOURITES} devices can be favourites; unstar one first"),
+            ));
+        }
+        self.favourites().await
     }
 
     /// One device by id (`<room>/<thing>`).

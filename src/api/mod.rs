@@ -29,7 +29,7 @@ use tokio::sync::{broadcast, watch};
 use utoipa::ToSchema;
 
 pub use access::{AccessInfo, AclQuestion, MqttSetup, Pairing};
-pub use data::{SeriesHistory, TopicNode};
+pub use data::{HistoryBatch, SeriesHistory, TopicNode};
 pub use devices::{Device, DisplaySettings, NamingChange, RemovedDevice, Room};
 pub use events::{Event, ReadingEvent, observer};
 pub use status::BrokerStatus;

@@ -186,6 +186,37 @@ fn silent_only_after_several_usual_intervals() {
     assert_eq!(light.availability.state, Presence::Online);
 }
 
+/// Issue 12, item 3: the rule before was "quiet for 5 minutes = silent", which greyed out every
+/// light that reports only when switched, even one switched a moment after its last report.
+#[test]
+fn a_light_switched_now_and_then_is_never_silent() {
+    let r = registry();
+    // Switched four times a minute apart (so it has a usual interval), then left alone a day.
+    for (i, state) in ["ON", "OFF", "ON", "OFF"].iter().enumerate() {
+        observe(&r, "home/porch/light", state, i as i64 * 60_000);
+    }
+    for quiet_ms in [5 * 60_000 + 1, 3_600_000, 86_400_000] {
+        let d = r.device_at("porch/light", 180_000 + quiet_ms).unwrap();
+        assert_eq!(
+            d.availability.state,
+            Presence::Online,
+            "after {quiet_ms} ms"
+        );
+    }
+    // A sensor reporting every 10 minutes is not silent 6 minutes after its last reading.
+    for i in 0..3 {
+        observe(&r, "home/porch/temperature", "12", i * 600_000);
+    }
+    let at = |ms| {
+        r.device_at("porch/temperature", ms)
+            .unwrap()
+            .availability
+            .state
+    };
+    assert_eq!(at(1_200_000 + 360_000), Presence::Online);
+    assert_eq!(at(1_200_000 + 1_900_000), Presence::Silent);
+}
+
 #[test]
 fn the_households_names_win() {
     let r = registry();

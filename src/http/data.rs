@@ -10,7 +10,8 @@ use utoipa::IntoParams;
 use super::AppState;
 use super::error::{AppJson, AppQuery, Result};
 use crate::api::{
-    ApiError, BrokerStatus, PublishRequest, RetainedReport, SeriesHistory, TopicMessage, TopicNode,
+    ApiError, BrokerStatus, HistoryBatch, PublishRequest, RetainedReport, SeriesHistory,
+    TopicMessage, TopicNode,
 };
 
 /// Every topic seen, as a tree of levels with message counts and last payloads.
@@ -109,6 +110,22 @@ pub(super) async fn history(
     Ok(Json(
         s.api.history(&q.topic, &field, from, to, points).await?,
     ))
+}
+
+/// Many series' histories in one request, in the order asked (`null` for a series never
+/// recorded): at most 500 series and 1000 buckets each. The Devices page draws every
+/// sparkline from one of these.
+#[utoipa::path(post, path = "/api/history/batch", tag = "data",
+    request_body = HistoryBatch,
+    responses((status = 200, body = Vec<Option<SeriesHistory>>),
+              (status = 400, description = "No series or more than 500, bad range or points, or malformed JSON", body = ApiError),
+              (status = 413, description = "Body over 256 KiB", body = ApiError),
+              (status = 415, description = "Body not JSON", body = ApiError)))]
+pub(super) async fn history_batch(
+    State(s): State<AppState>,
+    AppJson(b): AppJson<HistoryBatch>,
+) -> Result<Json<Vec<Option<SeriesHistory>>>> {
+    Ok(Json(s.api.history_batch(b).await?))
 }
 
 /// The broker: clients, message rates, listeners.

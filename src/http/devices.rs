@@ -70,6 +70,45 @@ pub(super) async fn put_preferences(
     Ok(Json(s.api.set_display_settings(p).await?))
 }
 
+/// The household's favourite devices (ids), in the order they were starred.
+#[utoipa::path(get, path = "/api/favourites", tag = "devices",
+    responses((status = 200, body = Vec<String>)))]
+pub(super) async fn list_favourites(State(s): State<AppState>) -> Result<Json<Vec<String>>> {
+    Ok(Json(s.api.favourites().await?))
+}
+
+/// Stars a device for the whole household (every phone and this PC see it); stored.
+#[utoipa::path(put, path = "/api/favourites/{group}/{rest}", tag = "devices",
+    params(("group" = String, Path), ("rest" = String, Path)),
+    responses((status = 200, description = "The favourites now", body = Vec<String>),
+              (status = 400, description = "Already 500 favourites", body = ApiError),
+              (status = 404, description = "No such device", body = ApiError)))]
+pub(super) async fn star_device(
+    State(s): State<AppState>,
+    AppPath((group, rest)): AppPath<(String, String)>,
+) -> Result<Json<Vec<String>>> {
+    Ok(Json(
+        s.api
+            .set_favourite(&format!("{group}/{rest}"), true)
+            .await?,
+    ))
+}
+
+/// Unstars a device (any id, also one no longer present).
+#[utoipa::path(delete, path = "/api/favourites/{group}/{rest}", tag = "devices",
+    params(("group" = String, Path), ("rest" = String, Path)),
+    responses((status = 200, description = "The favourites now", body = Vec<String>)))]
+pub(super) async fn unstar_device(
+    State(s): State<AppState>,
+    AppPath((group, rest)): AppPath<(String, String)>,
+) -> Result<Json<Vec<String>>> {
+    Ok(Json(
+        s.api
+            .set_favourite(&format!("{group}/{rest}"), false)
+            .await?,
+    ))
+}
+
 /// The state to switch a light to.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -38,6 +38,8 @@ const SEND_BUFFER_BYTES: usize = 128 * 1024;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Largest body of `POST /api/publish`: its payload may take up to six bytes a byte as JSON.
 const PUBLISH_BODY_BYTES: usize = 6 * crate::api::MAX_PUBLISH_PAYLOAD + 4096;
+/// Largest history batch: 500 series with long topics.
+const MAX_BATCH_BODY_BYTES: usize = 256 * 1024;
 
 #[derive(Clone)]
 struct AppState {
@@ -92,6 +94,13 @@ fn api_routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
             )
         })
         .routes(routes!(history))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(history_batch))
+                .layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES)),
+        )
+        .routes(routes!(list_favourites))
+        .routes(routes!(star_device, unstar_device))
         .routes(routes!(broker))
         .routes(routes!(events::events))
         .routes(routes!(openapi))

@@ -1,4 +1,5 @@
-//! The household's names and rooms for devices, and the unit each recorded series is in.
+//! The household's names and rooms for devices, its favourite devices, and the unit each
+//! recorded series is in.
 
 use super::{Result, Store};
 
@@ -10,6 +11,9 @@ pub struct NamingRow {
     pub room_chosen: bool,
     pub room: Option<String>,
 }
+
+/// The settings key holding the favourites, a JSON array of device ids.
+const FAVOURITES: &str = "favourites";
 
 impl Store {
     /// Every device's naming.
@@ -42,6 +46,39 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// The household's favourite devices, in the order they were starred.
+    pub async fn favourites(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT j.value FROM settings s, json_each(s.value) j WHERE s.key = ?1 ORDER BY j.key",
+        )
+        .bind(FAVOURITES)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Stars or unstars a device. One statement each, so a phone and the PC starring at the
+    /// same moment both count (a read, then a write of the whole list, would lose one).
+    /// Starring is refused past `max` favourites: returns whether the list has the device now.
+    pub async fn set_favourite(&self, id: &str, on: bool, max: usize) -> Result<bool> {
+        let sql = if on {
+            "INSERT INTO settings (key, value) VALUES (?1, json_array(?2)) \
+             ON CONFLICT (key) DO UPDATE SET value = json_insert(settings.value, '$[#]', ?2) \
+             WHERE NOT EXISTS (SELECT 1 FROM json_each(settings.value) j WHERE j.value = ?2) \
+             AND json_array_length(settings.value) < ?3"
+        } else {
+            "UPDATE settings SET value = (SELECT json_group_array(j.value) \
+             FROM (SELECT e.value FROM json_each(settings.value) e WHERE e.value <> ?2 ORDER BY e.key) j) \
+             WHERE key = ?1"
+        };
+        sqlx::query(sql)
+            .bind(FAVOURITES)
+            .bind(id)
+            .bind(max as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(self.favourites().await?.iter().any(|f| f == id))
     }
 
     /// Records the unit a series is in.
@@ -97,5 +134,23 @@ mod tests {
         s.save_unit("t", "", "°C").await.unwrap();
         assert_eq!(s.unit("t", "").await.unwrap().as_deref(), Some("°C"));
         assert_eq!(s.unit("t", "x").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn favourites_keep_their_order_once_each_and_a_bound() {
+        let s = Store::open_in_memory().await.unwrap();
+        assert!(s.favourites().await.unwrap().is_empty());
+        assert!(s.set_favourite("b/x", true, 3).await.unwrap());
+        assert!(s.set_favourite("a/y", true, 3).await.unwrap());
+        assert!(s.set_favourite("b/x", true, 3).await.unwrap());
+        assert!(s.set_favourite("c/\"quoted\"", true, 3).await.unwrap());
+        assert_eq!(
+            s.favourites().await.unwrap(),
+            ["b/x", "a/y", "c/\"quoted\""]
+        );
+        assert!(!s.set_favourite("d/z", true, 3).await.unwrap(), "bounded");
+        assert!(!s.set_favourite("b/x", false, 3).await.unwrap());
+        assert!(!s.set_favourite("never", false, 3).await.unwrap());
+        assert_eq!(s.favourites().await.unwrap(), ["a/y", "c/\"quoted\""]);
     }
 }

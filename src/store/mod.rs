@@ -9,6 +9,7 @@
 mod access;
 mod commands;
 mod devices;
+mod history;
 mod readings;
 mod retained;
 

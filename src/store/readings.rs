@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{Result, Store, StoreError};
+use super::history::{Plan, assemble};
+use super::{Result, Store};
 
 /// One numeric reading of one series.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,99 +218,19 @@ impl Store {
         max_points: usize,
         raw_kept_since_ms: Option<i64>,
     ) -> Result<History> {
-        if to <= from {
-            return Err(StoreError::BadRange(format!(
-                "'to' ({to}) must be after 'from' ({from})"
-            )));
-        }
-        if !(2..=100_000).contains(&max_points) {
-            return Err(StoreError::BadRange(format!(
-                "max points must be between 2 and 100000, got {max_points}"
-            )));
-        }
-        let span = to - from;
-        // The coarsest source that still gives at least half the points asked for: reading
-        // fewer, pre-aggregated rows is what keeps a month or a year as fast as a day.
-        let enough = |unit: i64| span / unit >= max_points as i64 / 2;
-        let raw_available = raw_kept_since_ms.is_none_or(|since| since <= from * 1000);
-        let (resolution, unit) = if enough(3600) {
-            (Resolution::Hour, 3600)
-        } else if enough(60) || !raw_available {
-            (Resolution::Minute, 60)
-        } else {
-            (Resolution::Raw, 1)
-        };
-        // One bucket fewer than allowed, because aligning to multiples of the width can add
-        // a partial bucket at the start.
-        let width = round_up(
-            (span + max_points as i64 - 2) / (max_points as i64 - 1),
-            unit,
-        );
-        let rows = match resolution {
-            Resolution::Raw => {
-                sqlx::query(
-                    "SELECT (ts / 1000) / ?1 AS b, MIN(value), AVG(value), MAX(value) \
-                     FROM readings WHERE series_id = ?2 AND ts >= ?3 AND ts < ?4 \
-                     GROUP BY b ORDER BY b",
-                )
-                .bind(width)
-                .bind(series_id)
-                .bind(from * 1000)
-                .bind(to * 1000)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            Resolution::Minute | Resolution::Hour => {
-                let (sql, unit) = if resolution == Resolution::Minute {
-                    (
-                        "SELECT bucket / ?1 AS b, MIN(min), SUM(sum) / SUM(count), MAX(max) \
-                         FROM rollup_minute WHERE series_id = ?2 AND bucket >= ?3 AND bucket < ?4 \
-                         GROUP BY b ORDER BY b",
-                        60,
-                    )
-                } else {
-                    (
-                        "SELECT bucket / ?1 AS b, MIN(min), SUM(sum) / SUM(count), MAX(max) \
-                         FROM rollup_hour WHERE series_id = ?2 AND bucket >= ?3 AND bucket < ?4 \
-                         GROUP BY b ORDER BY b",
-                        3600,
-                    )
-                };
-                sqlx::query(sql)
-                    .bind(width)
-                    .bind(series_id)
-                    .bind(from - from.rem_euclid(unit))
-                    .bind(to)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        let mut h = History {
-            bucket_secs: width,
-            resolution,
-            ts: Vec::with_capacity(rows.len()),
-            min: Vec::with_capacity(rows.len()),
-            avg: Vec::with_capacity(rows.len()),
-            max: Vec::with_capacity(rows.len()),
-        };
-        let mut prev: Option<i64> = None;
-        for row in rows {
-            let b: i64 = row.get(0);
-            if let Some(p) = prev {
-                for gap in p + 1..b {
-                    h.ts.push(gap * width);
-                    h.min.push(None);
-                    h.avg.push(None);
-                    h.max.push(None);
-                }
-            }
-            prev = Some(b);
-            h.ts.push(b * width);
-            h.min.push(row.get(1));
-            h.avg.push(row.get(2));
-            h.max.push(row.get(3));
-        }
-        Ok(h)
+        let plan = Plan::new(from, to, max_points, raw_kept_since_ms)?;
+        let rows = sqlx::query(plan.resolution.sql())
+            .bind(plan.width)
+            .bind(series_id)
+            .bind(plan.lo)
+            .bind(plan.hi)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(assemble(
+            &plan,
+            rows.iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))),
+        ))
     }
 
     /// History of the series (topic, field), or `None` when nothing was ever recorded for
@@ -343,13 +264,10 @@ pub fn retention_cutoff_ms(days: u32) -> i64 {
     crate::now_ms() - days as i64 * 86_400_000
 }
 
-fn round_up(v: i64, unit: i64) -> i64 {
-    ((v + unit - 1) / unit).max(1) * unit
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
 
     async fn store_with(series: &str, points: &[(i64, f64)]) -> (Store, i64) {
         let s = Store::open_in_memory().await.unwrap();

@@ -33,11 +33,11 @@ export function shotsDir(path) {
 export function startHub(extra) {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-e2e-'));
   dirs.push(dir);
-  const args = [...hubArgs(dir), '--ui-dir', dist, ...extra];
+  const args = [...hubArgs(dir), ...(extra.includes('--ui-dir') ? [] : ['--ui-dir', dist]), ...extra];
   const proc = spawn(hearthd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(proc);
   return new Promise((resolve, reject) => {
-    const found = { proc };
+    const found = { proc, dir };
     const timer = setTimeout(() => reject(new Error('hearthd did not start within 30 s')), 30_000);
     createInterface({ input: proc.stdout }).on('line', (line) => {
       const m = line.match(/^(mqtt|http) listening on (.+)$/);

@@ -58,7 +58,7 @@ try {
     assert(badge === 'MQTT', `convention badge ${badge}`);
     const avail = await card.locator('.avail').textContent();
     assert(avail === 'Online', `availability ${avail}`);
-    await page.locator('[data-device="livingroom/temperature"] .spark canvas').waitFor({ timeout: 10_000 });
+    await page.locator('[data-device="livingroom/temperature"] .spark svg').waitFor({ timeout: 10_000 });
     await page.screenshot({ path: join(shots, 'devices.png'), fullPage: true });
   });
 

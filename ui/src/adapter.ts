@@ -17,6 +17,7 @@ import type {
   Pairing,
   Phone,
   Device,
+  HistoryBatch,
   PublishRequest,
   RetainedReport,
   Rule,
@@ -58,6 +59,12 @@ export interface Hub {
   /** Clears a topic's retained message (an empty retained message, the MQTT way). */
   clearRetained(topic: string): Promise<void>;
   history(topic: string, field: string, from: number, to: number, points: number): Promise<SeriesHistory>;
+  /** Many series at once, in the order asked; `null` for a series never recorded. */
+  historyBatch(b: HistoryBatch): Promise<(SeriesHistory | null)[]>;
+  /** The household's favourite devices (ids), in the order they were starred. */
+  favourites(): Promise<string[]>;
+  /** Stars or unstars a device for the household; the favourites as they are now. */
+  setFavourite(id: string, on: boolean): Promise<string[]>;
   broker(): Promise<BrokerStatus>;
   preferences(): Promise<DisplaySettings>;
   setPreferences(p: DisplaySettings): Promise<DisplaySettings>;
@@ -168,6 +175,15 @@ export class HttpHub implements Hub {
       points: String(points),
     });
     return this.call<SeriesHistory>('/api/history?' + q.toString());
+  }
+  historyBatch(b: HistoryBatch) {
+    return this.send<(SeriesHistory | null)[]>('POST', '/api/history/batch', b);
+  }
+  favourites() {
+    return this.call<string[]>('/api/favourites');
+  }
+  setFavourite(id: string, on: boolean) {
+    return this.send<string[]>(on ? 'PUT' : 'DELETE', `/api/favourites/${deviceSegments(id)}`);
   }
   broker() {
     return this.call<BrokerStatus>('/api/broker');

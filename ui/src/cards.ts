@@ -5,6 +5,7 @@
 import { h } from './dom';
 import * as fmt from './format';
 import { deviceHref } from './page';
+import { preview } from './search';
 import type { Availability, Command, Device, Reading } from './types';
 
 export function conventionBadge(convention: string): HTMLElement {
@@ -81,6 +82,28 @@ export interface CardState {
   /** The card's sparkline, kept across re-renders so each reading does not fetch it again. */
   spark?: HTMLElement;
   onSwitch(on: boolean): void;
+  /** Whether the household starred it; the star is shown only when `onStar` is given. */
+  favourite?: boolean;
+  onStar?(): void;
+  /** Its room, said on the card where cards of many rooms meet (the favourites). */
+  room?: string;
+}
+
+/** The star that pins a device to the top of Devices for the whole household. */
+export function starButton(name: string, on: boolean, toggle: () => void): HTMLElement {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'star',
+      'data-focus': 'star',
+      'aria-pressed': String(on),
+      'aria-label': `Favourite: ${name}`,
+      title: on ? 'Unpin from the favourites' : 'Pin to the favourites',
+      onclick: toggle,
+    },
+    h('span', { 'aria-hidden': 'true' }, on ? '★' : '☆'),
+  );
 }
 
 export function deviceCard(d: Device, s: CardState): HTMLElement {
@@ -133,7 +156,12 @@ export function deviceCard(d: Device, s: CardState): HTMLElement {
     if (d.lastCommand) body.push(commandLine(d.lastCommand));
   }
   body.push(readingsList(d.readings, s.unit, d.kind === 'temperature' ? 'temperature' : undefined));
-  if (d.kind === 'other' && d.readings.length === 0) body.push(h('p', { class: 'value small' }, d.lastPayload));
+  // A payload can be anything up to a megabyte (a firmware blob, a JSON dump): a card shows
+  // one short line of it, the device page the rest.
+  if (d.kind === 'other' && d.readings.length === 0)
+    body.push(
+      h('p', { class: 'value small payload-line', title: preview(d.lastPayload, 200) }, preview(d.lastPayload)),
+    );
   const made = makeAndModel(d);
   return h(
     'article',
@@ -149,7 +177,10 @@ export function deviceCard(d: Device, s: CardState): HTMLElement {
       { class: 'card-head' },
       h('a', { class: 'name', href: deviceHref(d.id) }, d.name),
       conventionBadge(d.convention),
+      // Named with its room, as the switch is: a home has many lights called "light".
+      s.onStar ? starButton(d.room ? `${d.name} in ${d.room}` : d.name, s.favourite ?? false, s.onStar) : null,
     ),
+    s.room !== undefined ? h('p', { class: 'made muted small' }, s.room || 'No room') : null,
     made ? h('p', { class: 'made muted small' }, made) : null,
     // An offline light says why under its switch already.
     ...availabilityLine(a, a.state === 'silent' || (a.state === 'offline' && d.kind !== 'light')),

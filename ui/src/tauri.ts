@@ -81,6 +81,15 @@ export class TauriHub implements Hub {
   history(topic: string, field: string, from: number, to: number, points: number) {
     return call<T.SeriesHistory>('get_history', { topic, field, from: Math.floor(from), to: Math.ceil(to), points });
   }
+  historyBatch(batch: T.HistoryBatch) {
+    return call<(T.SeriesHistory | null)[]>('history_batch', { batch });
+  }
+  favourites() {
+    return call<string[]>('list_favourites');
+  }
+  setFavourite(id: string, on: boolean) {
+    return call<string[]>('set_favourite', { id, on });
+  }
   broker() {
     return call<T.BrokerStatus>('broker_status');
   }

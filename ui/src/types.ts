@@ -287,6 +287,41 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/favourites': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The household's favourite devices (ids), in the order they were starred. */
+    get: operations['list_favourites'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/favourites/{group}/{rest}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Stars a device for the whole household (every phone and this PC see it); stored. */
+    put: operations['star_device'];
+    post?: never;
+    /** Unstars a device (any id, also one no longer present). */
+    delete: operations['unstar_device'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/history': {
     parameters: {
       query?: never;
@@ -301,6 +336,27 @@ export interface paths {
     get: operations['history'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/history/batch': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Many series' histories in one request, in the order asked (`null` for a series never
+     *     recorded): at most 500 series and 1000 buckets each. The Devices page draws every
+     *     sparkline from one of these.
+     */
+    post: operations['history_batch'];
     delete?: never;
     options?: never;
     head?: never;
@@ -797,6 +853,28 @@ export interface components {
       resolution: components['schemas']['Resolution'];
       ts: number[];
     };
+    /** @description Many series' histories in one request (the Devices page's sparklines). */
+    HistoryBatch: {
+      /**
+       * @description Each series starts at its first reading in the range, so a sensor recording for an
+       *     hour fills its buckets with that hour rather than one dot in a day [default: false].
+       */
+      fit?: boolean;
+      /**
+       * Format: int64
+       * @description Start, Unix seconds, inclusive [default: 24 hours before `to`].
+       */
+      from?: number | null;
+      /** @description At most this many buckets per series (2–1000) [default: 48]. */
+      points?: number | null;
+      /** @description The series, at most 500. */
+      series: components['schemas']['SeriesKey'][];
+      /**
+       * Format: int64
+       * @description End, Unix seconds, exclusive [default: now].
+       */
+      to?: number | null;
+    };
     /**
      * @description A light's state as its status payload says it.
      * @enum {string}
@@ -1043,6 +1121,11 @@ export interface components {
       /** @description The unit the values are in (`°C`, `°F`, `%`, `W`), when the device said. */
       unit?: string | null;
     };
+    /** @description One series: a topic and the JSON field ("" for a plain number). */
+    SeriesKey: {
+      field?: string;
+      topic: string;
+    };
     /** @description Access settings the user changes from the dashboard. */
     Settings: {
       anonymous: components['schemas']['Anonymous'];
@@ -1165,6 +1248,7 @@ export type DisplaySettings = components['schemas']['DisplaySettings'];
 export type Endpoint = components['schemas']['Endpoint'];
 export type Event = components['schemas']['Event'];
 export type History = components['schemas']['History'];
+export type HistoryBatch = components['schemas']['HistoryBatch'];
 export type LightState = components['schemas']['LightState'];
 export type LightStatus = components['schemas']['LightStatus'];
 export type Listener = components['schemas']['Listener'];
@@ -1193,6 +1277,7 @@ export type Role = components['schemas']['Role'];
 export type Room = components['schemas']['Room'];
 export type Rule = components['schemas']['Rule'];
 export type SeriesHistory = components['schemas']['SeriesHistory'];
+export type SeriesKey = components['schemas']['SeriesKey'];
 export type Settings = components['schemas']['Settings'];
 export type StateSource = components['schemas']['StateSource'];
 export type SwitchRequest = components['schemas']['SwitchRequest'];
@@ -1907,6 +1992,89 @@ export interface operations {
       };
     };
   };
+  list_favourites: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': string[];
+        };
+      };
+    };
+  };
+  star_device: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group: string;
+        rest: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The favourites now */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': string[];
+        };
+      };
+      /** @description Already 500 favourites */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description No such device */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  unstar_device: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        group: string;
+        rest: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The favourites now */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': string[];
+        };
+      };
+    };
+  };
   history: {
     parameters: {
       query: {
@@ -1946,6 +2114,56 @@ export interface operations {
       };
       /** @description Nothing recorded for that series */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+    };
+  };
+  history_batch: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['HistoryBatch'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': (components['schemas']['SeriesHistory'] | null)[];
+        };
+      };
+      /** @description No series or more than 500, bad range or points, or malformed JSON */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description Body over 256 KiB */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiError'];
+        };
+      };
+      /** @description Body not JSON */
+      415: {
         headers: {
           [name: string]: unknown;
         };
