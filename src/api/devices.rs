@@ -62,6 +62,13 @@ pub struct RemovedDevice {
     pub id: String,
 }
 
+/// The household's favourites after a star or unstar (`favourites_changed`), so every open
+/// dashboard, the phone's and the PC's, pins the same devices.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FavouritesChange {
+    pub favourites: Vec<String>,
+}
+
 const TEMPERATURE_UNIT: &str = "temperature_unit";
 
 /// The most favourite devices a household keeps.
@@ -227,7 +234,14 @@ impl Api {
                 format!("at most {MAX_FAVOURITES} devices can be favourites; unstar one first"),
             ));
         }
-        self.favourites().await
+        let favourites = self.favourites().await?;
+        let bus = &self.parts().bus;
+        bus.send_with(|| {
+            Event::FavouritesChanged(FavouritesChange {
+                favourites: favourites.clone(),
+            })
+        });
+        Ok(favourites)
     }
 
     /// One device by id (`<room>/<thing>`).

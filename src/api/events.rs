@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{BrokerStatus, Device, RemovedDevice, TopicsChange};
+use super::{BrokerStatus, Device, FavouritesChange, RemovedDevice, TopicsChange};
 use crate::commands::{Command, LightStatus, Observer};
 use crate::events::Bus;
 
@@ -33,11 +33,12 @@ pub enum Event {
     BrokerStats(BrokerStatus),
     DeviceRemoved(RemovedDevice),
     TopicsChanged(TopicsChange),
+    FavouritesChanged(FavouritesChange),
 }
 
 impl Event {
     /// Every event's `type` on the wire.
-    pub const TYPES: [&str; 7] = [
+    pub const TYPES: [&str; 8] = [
         "reading",
         "device_updated",
         "light_state",
@@ -45,6 +46,7 @@ impl Event {
         "broker_stats",
         "device_removed",
         "topics_changed",
+        "favourites_changed",
     ];
 
     /// The event's `type` on the wire.
@@ -57,6 +59,7 @@ impl Event {
             Event::BrokerStats(_) => 4,
             Event::DeviceRemoved(_) => 5,
             Event::TopicsChanged(_) => 6,
+            Event::FavouritesChanged(_) => 7,
         };
         Self::TYPES[i]
     }

@@ -30,7 +30,7 @@ use utoipa::ToSchema;
 
 pub use access::{AccessInfo, AclQuestion, MqttSetup, Pairing};
 pub use data::{HistoryBatch, SeriesHistory, TopicNode};
-pub use devices::{Device, DisplaySettings, NamingChange, RemovedDevice, Room};
+pub use devices::{Device, DisplaySettings, FavouritesChange, NamingChange, RemovedDevice, Room};
 pub use events::{Event, ReadingEvent, observer};
 pub use status::BrokerStatus;
 pub use topics::{MAX_PUBLISH_PAYLOAD, PublishRequest, RetainedReport, TopicsChange};

@@ -166,7 +166,7 @@ try {
     await again.click();
   });
 
-  await check('a favourite is pinned first, after a reload and in another browser', async () => {
+  await check('a favourite is pinned first, after a reload and in another browser, live', async () => {
     const star = page.locator('[data-device="room9/light"] button.star');
     assert(
       (await star.getAttribute('aria-label')) === 'Favourite: light in room9',
@@ -191,6 +191,9 @@ try {
     await firstThere.locator('[data-device="room9/light"]').waitFor();
     const folded = phone.locator('section.room[aria-label="room10"] button.fold');
     assert((await folded.getAttribute('aria-expanded')) === 'true', 'folding is per browser');
+    // Starred on the PC while the phone's page is open: the phone pins it live, no reload.
+    await page.locator('[data-device="room9/temperature"] button.star').click();
+    await phone.locator('section.room').first().locator('[data-device="room9/temperature"]').waitFor({ timeout: 10_000 });
     await other.close();
   });
 

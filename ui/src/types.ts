@@ -838,7 +838,18 @@ export interface components {
       | (components['schemas']['TopicsChange'] & {
           /** @enum {string} */
           type: 'topics_changed';
+        })
+      | (components['schemas']['FavouritesChange'] & {
+          /** @enum {string} */
+          type: 'favourites_changed';
         });
+    /**
+     * @description The household's favourites after a star or unstar (`favourites_changed`), so every open
+     *     dashboard, the phone's and the PC's, pins the same devices.
+     */
+    FavouritesChange: {
+      favourites: string[];
+    };
     /**
      * @description A history answer in the columnar shape uPlot takes: `ts` ascending in Unix seconds (the
      *     start of each bucket) and one entry per bucket in `min`, `avg` and `max`; `None` marks a
@@ -1247,6 +1258,7 @@ export type DeviceKind = components['schemas']['DeviceKind'];
 export type DisplaySettings = components['schemas']['DisplaySettings'];
 export type Endpoint = components['schemas']['Endpoint'];
 export type Event = components['schemas']['Event'];
+export type FavouritesChange = components['schemas']['FavouritesChange'];
 export type History = components['schemas']['History'];
 export type HistoryBatch = components['schemas']['HistoryBatch'];
 export type LightState = components['schemas']['LightState'];

@@ -393,16 +393,20 @@ export function devicesPage({ hub, app }: PageContext): Page {
   const resize = new ResizeObserver(() => sizeGrid());
   resize.observe(root);
 
+  // The favourites now, from this page's star or from another dashboard's: laid out again from
+  // the cards' current state, which events kept up to date.
+  const pin = (list: string[]) => {
+    if (JSON.stringify(list) === JSON.stringify(favourites)) return;
+    favourites = list;
+    rooms = rooms.map((r) => ({ ...r, devices: r.devices.map((d) => current(d.id) ?? d) }));
+    layout();
+  };
+
   const star = (id: string) => {
     const on = !isFavourite(id);
     favStatus.textContent = '';
     hub.setFavourite(id, on).then(
-      (list) => {
-        favourites = list;
-        // Laid out again from the cards' current state, which events kept up to date.
-        rooms = rooms.map((r) => ({ ...r, devices: r.devices.map((d) => current(d.id) ?? d) }));
-        layout();
-      },
+      (list) => pin(list),
       (e: unknown) => {
         const d = current(id);
         favStatus.textContent = `Cannot ${on ? 'pin' : 'unpin'} ${d?.name ?? id}: ${failure(e)}`;
@@ -548,6 +552,8 @@ export function devicesPage({ hub, app }: PageContext): Page {
         if (cur) update({ ...cur, light: l, lastSeenMs: l.updatedMs });
       } else if (e.type === 'broker_stats') {
         unclaimedNote(unclaimed, e.unclaimedTopics);
+      } else if (e.type === 'favourites_changed' && listed) {
+        pin(e.favourites);
       }
     },
     leave() {
