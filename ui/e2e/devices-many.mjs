@@ -193,7 +193,11 @@ try {
     assert((await folded.getAttribute('aria-expanded')) === 'true', 'folding is per browser');
     // Starred on the PC while the phone's page is open: the phone pins it live, no reload.
     await page.locator('[data-device="room9/temperature"] button.star').click();
-    await phone.locator('section.room').first().locator('[data-device="room9/temperature"]').waitFor({ timeout: 10_000 });
+    await phone
+      .locator('section.room')
+      .first()
+      .locator('[data-device="room9/temperature"]')
+      .waitFor({ timeout: 10_000 });
     await other.close();
   });
 
