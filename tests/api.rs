@@ -125,6 +125,13 @@ async fn errors_have_status_and_json_body() {
     assert_error(s, &b, 400, "bad_range");
     let (s, b) = get(http, "/api/history?topic=home/den/temperature&points=0").await;
     assert_error(s, &b, 400, "bad_range");
+    // Times far past the year 9999 would overflow the store's milliseconds.
+    let (s, b) = get(
+        http,
+        "/api/history?topic=home/den/temperature&from=-9223372036854775808&to=9223372036854775807",
+    )
+    .await;
+    assert_error(s, &b, 400, "bad_range");
     let (s, b) = get(
         http,
         "/api/history?topic=home/den/temperature&from=yesterday",

@@ -198,6 +198,16 @@ async fn sparklines_come_from_one_batch() {
         &post(
             http,
             "/api/history/batch",
+            &json!({"from": i64::MIN, "to": i64::MAX, "series": one}),
+        )
+        .await,
+        400,
+        "bad_range",
+    );
+    assert_error(
+        &post(
+            http,
+            "/api/history/batch",
             &json!({"series": one, "extra": 1}),
         )
         .await,

@@ -220,6 +220,10 @@ async fn publish_checks_its_input_and_the_hub_hears_it() {
             "bad_topic",
         ),
         (json!({"topic": "home/#", "payload": "x"}), "bad_topic"),
+        (
+            json!({"topic": "$SYS/broker/uptime", "payload": "x"}),
+            "bad_topic",
+        ),
         (json!({"topic": "", "payload": "x"}), "bad_topic"),
         (
             json!({"topic": "a".repeat(65_536), "payload": "x"}),

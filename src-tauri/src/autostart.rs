@@ -83,7 +83,8 @@ pub fn entry(exe: &Path) -> String {
 
 /// One argument of an `Exec` key, quoted as the Desktop Entry Specification says: inside
 /// double quotes, `"`, `` ` ``, `$` and `\` take a backslash (itself escaped once more by the
-/// string rules of the file), and `%` is doubled because it starts a field code.
+/// string rules of the file), `%` is doubled because it starts a field code, and a line
+/// break or tab is written as the string escape for it.
 fn exec_arg(arg: &str) -> String {
     let mut q = String::from("\"");
     for c in arg.chars() {
@@ -94,6 +95,10 @@ fn exec_arg(arg: &str) -> String {
             }
             '\\' => q.push_str("\\\\\\\\"),
             '%' => q.push_str("%%"),
+            // A line break would end the key and start another: the string escapes keep it in.
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            '\t' => q.push_str("\\t"),
             _ => q.push(c),
         }
     }
@@ -116,6 +121,7 @@ mod tests {
             exec_arg("/home/a b/100%/$x\"y"),
             "\"/home/a b/100%%/\\\\$x\\\\\"y\""
         );
+        assert_eq!(exec_arg("/a\nX-Evil=1"), "\"/a\\nX-Evil=1\"");
     }
 
     #[test]

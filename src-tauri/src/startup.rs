@@ -3,6 +3,7 @@
 //! when something else holds a port, the person is told which port, what holds it when this
 //! PC says, and how to give Hearth another one.
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -84,8 +85,10 @@ pub fn blocked_message(taken: &[Taken], config_file: &Path) -> String {
          the same keys in ",
     );
     m.push_str(&format!("{}:\n\n", config_file.display()));
+    // Two held ports side by side (9001 and 9002) must not both be told to move to 9003.
+    let mut suggested = HashSet::new();
     for t in taken {
-        let free = next_free(t.addr);
+        let free = next_free(t.addr, &mut suggested);
         m.push_str(&format!(
             "  --{} {free}    ({} = \"{free}\")\n",
             t.key, t.key
@@ -135,13 +138,17 @@ fn loopback(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// A suggestion for another port: the next ones up that are free now.
-fn next_free(addr: SocketAddr) -> SocketAddr {
-    (1..=50)
+/// A suggestion for another port: the next one up that is free now and not suggested to
+/// another listener already.
+fn next_free(addr: SocketAddr, suggested: &mut HashSet<u16>) -> SocketAddr {
+    let free = (1..=50)
         .filter_map(|d| addr.port().checked_add(d))
+        .filter(|p| !suggested.contains(p))
         .map(|p| SocketAddr::new(addr.ip(), p))
         .find(|a| TcpListener::bind(a).is_ok())
-        .unwrap_or(SocketAddr::new(addr.ip(), 0))
+        .unwrap_or(SocketAddr::new(addr.ip(), 0));
+    suggested.insert(free.port());
+    free
 }
 
 enum Probe {
@@ -276,7 +283,14 @@ mod tests {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         assert!(in_use(addr));
-        assert_ne!(next_free(addr), addr);
+        let mut suggested = HashSet::new();
+        let first = next_free(addr, &mut suggested);
+        assert_ne!(first, addr);
+        assert_ne!(
+            next_free(addr, &mut suggested),
+            first,
+            "each listener its own port"
+        );
         let who = holder(addr.port()).expect("this process is seen holding it");
         assert!(
             who.contains(&format!("process {}", std::process::id())),

@@ -98,6 +98,7 @@ impl Api {
                 format!("points must be between 1 and {MAX_POINTS}"),
             ));
         }
+        check_times(from, to)?;
         let p = self.parts();
         let h = p
             .store
@@ -117,6 +118,22 @@ impl Api {
             history: h,
         })
     }
+}
+
+/// The last second of the year 9999: the store works in milliseconds, and a time past this
+/// (or before 1970) is a mistake, not a range to compute with.
+const LATEST_SECS: i64 = 253_402_300_799;
+
+fn check_times(from: i64, to: i64) -> Result<(), ApiError> {
+    if (0..=LATEST_SECS).contains(&from) && (0..=LATEST_SECS).contains(&to) {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(
+        "bad_range",
+        format!(
+            "from and to are Unix seconds from 0 (1970) to {LATEST_SECS} (9999), not {from} and {to}"
+        ),
+    ))
 }
 
 impl Api {
@@ -143,6 +160,7 @@ impl Api {
         }
         let to = b.to.unwrap_or_else(|| crate::now_ms() / 1000 + 1);
         let from = b.from.unwrap_or(to.saturating_sub(86_400));
+        check_times(from, to)?;
         let keys: Vec<(String, String)> =
             b.series.into_iter().map(|k| (k.topic, k.field)).collect();
         let p = self.parts();

@@ -126,6 +126,14 @@ fn check_topic(topic: &str) -> Result<(), ApiError> {
     if topic.contains('\0') {
         return bad("the topic contains a NUL character, which MQTT forbids".into());
     }
+    // The hub's client may publish anywhere; a page (a phone's too) may not speak for the
+    // broker, whose own statistics live under `$SYS` (MQTT 4.7.2 leaves `$` topics to it).
+    if topic.starts_with('$') {
+        return bad(format!(
+            "'{}' starts with $: such topics are the broker's own",
+            short(topic)
+        ));
+    }
     Ok(())
 }
 
@@ -320,7 +328,7 @@ mod tests {
     fn topics_are_checked() {
         assert!(check_topic("home/a/light/set").is_ok());
         assert!(check_topic("homie/dev/$state").is_ok());
-        for bad in ["", "home/+/x", "home/#", "a\0b"] {
+        for bad in ["", "home/+/x", "home/#", "a\0b", "$SYS/broker/uptime"] {
             assert_eq!(check_topic(bad).unwrap_err().code, "bad_topic", "{bad:?}");
         }
         assert!(check_topic(&"a".repeat(65_536)).is_err());

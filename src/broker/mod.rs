@@ -77,6 +77,10 @@ impl Default for BrokerLimits {
     }
 }
 
+/// The listener id of the hub's own client's listener: what it publishes (a page's message, a
+/// cleared retained message) is known by it.
+pub(crate) const INTERNAL_LISTENER: u16 = 3;
+
 /// What the broker needs to start.
 pub struct BrokerOptions {
     pub mqtt: SocketAddr,
@@ -278,7 +282,7 @@ impl Broker {
         let loopback = ([127, 0, 0, 1], 0).into();
         let (internal, internal_addr) =
             listeners::bind(&internal_limits, "internal", Kind::Tcp, loopback, None)?;
-        let server = server.listener_by_id(internal, 3).build();
+        let server = server.listener_by_id(internal, INTERNAL_LISTENER).build();
         let task = tokio::spawn(async move {
             if let Err(e) = server.run().await {
                 tracing::error!("broker stopped: {e}");

@@ -48,7 +48,10 @@ const QUEUE: usize = 4096;
 #[derive(Clone, Default)]
 pub(super) struct LiveSets(Arc<Mutex<HashMap<String, u32>>>);
 
-/// Topics whose counts are kept; past it the oldest guesses fall back to "replay".
+/// Topics whose counts are kept. Past it every pending count is dropped, so the live
+/// retained messages then in flight are taken for replays (not recorded, not a light's
+/// reply): the safe side, and only after 10,000 distinct topics set retained faster than the
+/// hub hears them.
 const MAX_LIVE: usize = 10_000;
 
 impl LiveSets {
@@ -195,7 +198,11 @@ impl RetainStorage for PersistentRetain {
             .await
             .map_err(|_| anyhow::anyhow!("the retained-message writer has stopped"))?;
         let expiry = message_expiry(&retain);
-        self.live.set(topic);
+        // The hub's own publishes never come back to it (noLocal): counting them would make a
+        // later replay of that topic look live.
+        if retain.from.id.lid != super::INTERNAL_LISTENER {
+            self.live.set(topic);
+        }
         self.mem.set_with_timeout(topic, retain, expiry).await
     }
 

@@ -4,9 +4,10 @@
 //!
 //! Memory: a ring keeps at most [`HISTORY_DEPTH`] messages of at most
 //! [`HISTORY_PAYLOAD_BYTES`] each, and every kept message is counted at its cut payload plus
-//! [`MESSAGE_OVERHEAD`]; when the count passes [`HISTORY_BUDGET`] (16 MiB), rings are
-//! trimmed in turn, oldest message first, down to their newest one. One message per topic
-//! for 20,000 topics is 6.4 MB, so the budget always holds. The retained index keeps at
+//! [`MESSAGE_OVERHEAD`], and every ring at the slots it has room for; when the count passes
+//! [`HISTORY_BUDGET`] (16 MiB), rings are trimmed in turn, oldest message first, down to
+//! their newest one, and a ring trimmed to a quarter of its room gives the rest back. One
+//! message per topic for 20,000 topics is about 7 MB, so the budget always holds. The retained index keeps at
 //! most [`MAX_RETAINED`] entries of about 300 bytes (a 128-byte preview).
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -21,7 +22,8 @@ use super::registry::{Map, Registry};
 pub const HISTORY_DEPTH: usize = 20;
 /// Bytes of each kept message's payload.
 pub const HISTORY_PAYLOAD_BYTES: usize = 256;
-/// What a kept message costs besides its payload (time, sizes, flags, the allocation).
+/// What a kept message's payload costs besides its bytes (the allocation's own bookkeeping,
+/// rounded up); the ring's slot for it is counted apart, as the ring's room.
 pub const MESSAGE_OVERHEAD: usize = 64;
 /// Bytes all topics' kept messages may take together.
 pub const HISTORY_BUDGET: usize = 16 << 20;
@@ -61,6 +63,19 @@ pub struct RetainedInfo {
     pub since_ms: i64,
     /// The payload's start (lossy UTF-8).
     pub preview: String,
+}
+
+impl RetainedInfo {
+    /// A retained message as the index keeps it: its payload's start, cut between characters.
+    pub fn new(topic: String, payload: &[u8], qos: u8, since_ms: i64) -> RetainedInfo {
+        RetainedInfo {
+            topic,
+            qos,
+            payload_bytes: payload.len(),
+            since_ms,
+            preview: cut_utf8(payload, PREVIEW_BYTES),
+        }
+    }
 }
 
 struct Kept {
@@ -108,8 +123,11 @@ impl Histories {
 
     /// Frees a forgotten topic's slot.
     pub(super) fn release(&mut self, slot: usize) {
-        let freed: usize = self.rings[slot].drain(..).map(|k| k.cost()).sum();
-        self.bytes -= freed;
+        let ring = &mut self.rings[slot];
+        let room = room(ring);
+        let freed: usize = ring.drain(..).map(|k| k.cost()).sum();
+        ring.shrink_to_fit();
+        self.bytes -= freed + room - self::room(ring);
         self.free.push(slot);
     }
 
@@ -130,14 +148,21 @@ impl Histories {
             payload: cut.into(),
             payload_bytes: payload.len(),
         };
-        self.bytes += k.cost();
         let ring = &mut self.rings[slot];
-        ring.push_back(k);
-        if ring.len() > HISTORY_DEPTH
+        let before = room(ring);
+        // Room for the full depth at once, and the oldest out before the newest comes in, so
+        // a full ring holds exactly its depth rather than the next power of two.
+        if ring.len() >= HISTORY_DEPTH
             && let Some(old) = ring.pop_front()
         {
             self.bytes -= old.cost();
         }
+        if ring.len() + 1 > ring.capacity() {
+            ring.reserve_exact((ring.len() * 2).clamp(4, HISTORY_DEPTH) - ring.len());
+        }
+        self.bytes += k.cost();
+        ring.push_back(k);
+        self.bytes = self.bytes + room(ring) - before;
         self.trim();
     }
 
@@ -152,6 +177,11 @@ impl Histories {
                 && let Some(old) = ring.pop_front()
             {
                 self.bytes -= old.cost();
+                if ring.len() * 4 <= ring.capacity() {
+                    let before = room(ring);
+                    ring.shrink_to(ring.len());
+                    self.bytes -= before - room(ring);
+                }
                 idle = 0;
             } else {
                 idle += 1;
@@ -178,6 +208,11 @@ impl Histories {
     pub(super) fn bytes(&self) -> usize {
         self.bytes
     }
+}
+
+/// What a ring's slots take, used or not.
+fn room(ring: &VecDeque<Kept>) -> usize {
+    ring.capacity() * std::mem::size_of::<Kept>()
 }
 
 /// The start of `b` up to `max` bytes, as text (lossy), never cutting a character in two.
@@ -359,12 +394,14 @@ mod tests {
 
     #[test]
     fn rings_keep_the_last_messages_within_the_budget() {
-        let mut h = Histories::new(10 * (100 + MESSAGE_OVERHEAD));
+        let slot = std::mem::size_of::<Kept>();
+        let budget = 10 * (100 + MESSAGE_OVERHEAD) + HISTORY_DEPTH * slot;
+        let mut h = Histories::new(budget);
         let a = h.slot();
         for i in 0..30u8 {
             h.push(a, i as i64, 0, (false, false), &[b'x'; 100]);
         }
-        // The budget allows ten of these.
+        // The budget allows ten of these and a full ring's room.
         let m = h.messages(a);
         assert_eq!(m.len(), 10);
         assert_eq!(m.last().unwrap().at_ms, 29);
@@ -372,10 +409,19 @@ mod tests {
         for i in 0..5 {
             h.push(b, i, 1, (true, false), &[b'y'; 100]);
         }
-        assert!(h.bytes() <= 10 * (100 + MESSAGE_OVERHEAD));
+        assert!(h.bytes() <= budget);
         assert_eq!(h.messages(b).last().unwrap().at_ms, 4);
         h.release(a);
-        assert_eq!(h.bytes(), h.messages(b).len() * (100 + MESSAGE_OVERHEAD));
+        let ring_b = &h.rings[b];
+        assert_eq!(
+            h.bytes(),
+            ring_b.len() * (100 + MESSAGE_OVERHEAD) + ring_b.capacity() * slot
+        );
+        assert_eq!(
+            h.rings[a].capacity(),
+            0,
+            "a forgotten topic's ring gives its room back"
+        );
     }
 
     #[test]
@@ -387,6 +433,11 @@ mod tests {
         }
         let m = h.messages(a);
         assert_eq!(m.len(), HISTORY_DEPTH);
+        assert_eq!(
+            h.rings[a].capacity(),
+            HISTORY_DEPTH,
+            "a full ring has no spare room"
+        );
         assert_eq!(m[0].at_ms, 5);
         // 128 two-byte characters fit in 256 bytes, and none is cut in two.
         assert_eq!(m[0].payload.chars().count(), 128);

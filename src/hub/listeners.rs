@@ -154,14 +154,7 @@ impl Mqtt {
         b.retained_messages()
             .await
             .into_iter()
-            .map(|m| RetainedInfo {
-                preview: String::from_utf8_lossy(&m.payload[..m.payload.len().min(128)])
-                    .into_owned(),
-                topic: m.topic,
-                payload_bytes: m.payload.len(),
-                qos: m.qos,
-                since_ms: m.created_ms,
-            })
+            .map(|m| RetainedInfo::new(m.topic, &m.payload, m.qos, m.created_ms))
             .collect()
     }
 

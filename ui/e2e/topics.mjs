@@ -157,6 +157,14 @@ try {
     const item = page.locator('.retained-item[data-topic="home/hall/light/set"]');
     await item.waitFor({ timeout: 5_000 });
     await page.screenshot({ path: join(shots, 'retained-dark.png'), fullPage: true });
+    // A keyboard user on a Clear button keeps it while other retained states change.
+    await item.locator('.confirm button.danger').focus();
+    for (const v of ['19.5', '19.6', '19.7']) {
+      publish(hub.mqtt, 'home/hall/humidity', v, true);
+      await page.waitForTimeout(700);
+    }
+    const focused = await page.evaluate(() => document.activeElement?.closest('li[data-topic]')?.dataset.topic);
+    assert(focused === 'home/hall/light/set', `focus went to ${focused}`);
     await item.locator('.confirm button.danger').click();
     await item.locator('.confirm button:text-is("Clear")').click();
     await item.waitFor({ state: 'detached', timeout: 5_000 });

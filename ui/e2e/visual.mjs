@@ -85,6 +85,17 @@ try {
             timeout: 60_000,
           });
         }
+        // A folded level opens at a click, with its children drawn and the focus kept on it, and
+        // folds again from the keyboard.
+        await p.goto(base + '/#/topics');
+        const level = p.locator('details[data-topic="garden"] > summary');
+        const child = `[data-topic="${long.slice(0, long.lastIndexOf('/'))}"]`;
+        await level.click();
+        await p.locator(child).waitFor({ timeout: 5000 });
+        const focused = await p.evaluate(() => document.activeElement?.closest('details')?.dataset.topic);
+        if (focused !== 'garden') wide.push(`focus after opening a level: ${focused}`);
+        await p.keyboard.press('Enter');
+        await p.locator(child).waitFor({ state: 'detached', timeout: 5000 });
         // The long topic, found by a filter that opens the way to it.
         await p.goto(base + '/#/topics');
         await p.getByLabel('Filter topics').fill('garden/+/reading');

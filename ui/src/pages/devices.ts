@@ -226,7 +226,8 @@ export function devicesPage({ hub, app }: PageContext): Page {
       (c.el.contains(document.activeElement) && (document.activeElement as HTMLElement).dataset.focus) || '';
     const el = render(d);
     c.el.replaceWith(el);
-    const hay = c.device.name === d.name && c.device.room === d.room ? c.hay : haystack(d);
+    // Made again each time: a discovery config or a new reading topic may have arrived.
+    const hay = haystack(d);
     cards.set(d.id, { el, device: d, hay });
     el.hidden = !matches(hay, words(search.value));
     const block = el.closest<HTMLElement>('.room');

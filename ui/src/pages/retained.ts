@@ -66,22 +66,56 @@ export function retainedPage({ hub, app }: PageContext): Page {
       ),
     );
 
+  // Rows by topic, with what they showed: a report that comes back the same leaves the page
+  // alone, and one that changed draws only its changed rows again, so a Clear button someone
+  // tabbed to keeps its focus while a busy home's retained states change around it.
+  let rows = new Map<string, { sig: string; el: HTMLElement }>();
+  let order = '';
+  let summary: HTMLElement | null = null;
+  const summaryOf = (rep: RetainedReport) =>
+    h(
+      'p',
+      { class: 'retained-summary' },
+      `${rep.count.toLocaleString('en')} retained ${rep.count === 1 ? 'message' : 'messages'}, ${size(rep.bytes)} in all`,
+      rep.flagged > 0 ? h('strong', { class: 'warning' }, ` · ${rep.flagged} flagged`) : null,
+    );
+  const refocus = (had: HTMLElement | undefined, el: HTMLElement) => {
+    if (had?.contains(document.activeElement)) el.querySelector<HTMLElement>('button')?.focus();
+  };
+
   const show = (rep: RetainedReport): void => {
     held = new Set(rep.messages.map((m) => m.topic));
     // A question being asked is not swept away by a reload.
     if (root.querySelector('.confirm [role=alert]')) return;
+    const next = rep.messages.map((m) => m.topic).join('\n');
+    const sum = summaryOf(rep);
+    if (summary && rep.count > 0 && next === order) {
+      for (const r of rep.messages) {
+        const had = rows.get(r.topic)!;
+        const sig = JSON.stringify(r);
+        if (had.sig === sig) continue;
+        const el = item(r);
+        had.el.replaceWith(el);
+        refocus(had.el, el);
+        rows.set(r.topic, { sig, el });
+      }
+      if (summary.textContent !== sum.textContent) summary.replaceWith((summary = sum));
+      return;
+    }
+    const focused = document.activeElement?.closest<HTMLElement>('li[data-topic]')?.dataset.topic;
+    rows = new Map(rep.messages.map((r) => [r.topic, { sig: JSON.stringify(r), el: item(r) }]));
+    order = next;
+    summary = sum;
     replace(
       root,
-      h(
-        'p',
-        { class: 'retained-summary' },
-        `${rep.count.toLocaleString('en')} retained ${rep.count === 1 ? 'message' : 'messages'}, ${size(rep.bytes)} in all`,
-        rep.flagged > 0 ? h('strong', { class: 'warning' }, ` · ${rep.flagged} flagged`) : null,
-      ),
+      sum,
       rep.count === 0
         ? h('p', { class: 'muted' }, 'The broker keeps no retained message.')
-        : h('ul', { class: 'retained-list' }, ...rep.messages.map(item)),
+        : h('ul', { class: 'retained-list' }, ...[...rows.values()].map((r) => r.el)),
     );
+    // The row focused before, or the first row when it went away.
+    if (focused !== undefined)
+      (rows.get(focused)?.el ?? root).querySelector<HTMLElement>('.retained-list button, li button')?.focus();
   };
   const stop = loading(root, () => hub.retained(), show);
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -44,9 +44,12 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
   let tree: TopicNode[] = [];
   let names = new Map<string, string>();
   // Levels someone folded or opened stay so when the tree is drawn again; the others follow
-  // `openByDefault`.
+  // `openByDefault`. A filter's results are all open, and what is folded among them is
+  // forgotten when the filter changes: a search shows what it found.
   const folded = new Set<string>();
   const opened = new Set<string>();
+  const foldedInResults = new Set<string>();
+  const filtering = (q: string) => q !== '' || unclaimed.checked;
   const choose = (info: TopicInfo) => {
     panel.select(info);
     render();
@@ -146,21 +149,30 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
         )
       : null;
     if (n.children.length === 0) return h('div', { class: 'leaf', 'data-topic': n.path }, label, detail);
-    const open = folded.has(n.path) ? false : opened.has(n.path) || openByDefault(n, q);
+    const open = filtering(q)
+      ? !foldedInResults.has(n.path)
+      : folded.has(n.path)
+        ? false
+        : opened.has(n.path) || openByDefault(n);
     const below = h('span', { class: 'count below' }, ` · ${fmt.plural(topicsUnder(n), 'topic')}`);
     // A folded level's children are not drawn at all, so a home of thousands of topics costs
     // only what is open.
     const d = h(
       'details',
       { open, 'data-topic': n.path },
-      h('summary', {}, label, open ? null : below),
+      // Keyed, so opening a level by click or Enter (which focuses the summary) redraws the
+      // tree with its children and gives the summary its focus back.
+      h('summary', { 'data-key': `fold\n${n.path}` }, label, open ? null : below),
       detail,
       open ? h('div', { class: 'children' }, ...n.children.filter((c) => matches(c, q)).map((c) => node(c, q))) : null,
     );
     d.addEventListener('toggle', () => {
       const now = (d as HTMLDetailsElement).open;
       if (now === open) return;
-      if (now) {
+      if (filtering(q)) {
+        if (now) foldedInResults.delete(n.path);
+        else foldedInResults.add(n.path);
+      } else if (now) {
         folded.delete(n.path);
         opened.add(n.path);
       } else {
@@ -171,10 +183,10 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
     });
     return d;
   };
-  // A small tree, a filter's results and the way to the selected topic are open; in a large
-  // tree the levels start folded, as in MQTT Explorer.
-  const openByDefault = (n: TopicNode, q: string): boolean =>
-    rows.size <= SMALL_TREE || q !== '' || unclaimed.checked || (panel.selected() ?? '').startsWith(n.path + '/');
+  // A small tree and the way to the selected topic are open; in a large tree the levels start
+  // folded, as in MQTT Explorer.
+  const openByDefault = (n: TopicNode): boolean =>
+    rows.size <= SMALL_TREE || (panel.selected() ?? '').startsWith(n.path + '/');
   // Drawn again at most every 250 ms (as often as `topics_changed` comes); not while
   // someone is inside a chart, whose controls would lose their focus.
   let held = false;
@@ -206,8 +218,12 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
   root.addEventListener('focusout', (e) => {
     if (held && !(e.relatedTarget instanceof Node && root.contains(e.relatedTarget))) render();
   });
-  search.addEventListener('input', render);
-  unclaimed.addEventListener('change', render);
+  const refilter = () => {
+    foldedInResults.clear();
+    render();
+  };
+  search.addEventListener('input', refilter);
+  unclaimed.addEventListener('change', refilter);
   const deviceNames = () =>
     hub.devices().then(
       (rooms) => new Map(rooms.flatMap((r) => r.devices.map((d) => [d.id, d.name] as const))),
