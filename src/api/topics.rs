@@ -158,7 +158,8 @@ fn traps(info: &RetainedInfo, commanded: bool, seen: Option<i64>, now: i64) -> V
     } else if command_like(&info.topic) {
         traps.push(Trap {
             kind: TrapKind::RetainedCommand,
-            why: "a command topic: whatever listens obeys it again at every connect".into(),
+            why: "it looks like a command, and whatever listens obeys it again at every connect"
+                .into(),
         });
     }
     let stale = |t: i64| now - t > STALE_DISCOVERY_MS;

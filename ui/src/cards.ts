@@ -64,10 +64,24 @@ export function temperatureText(d: Device, unit: fmt.TempUnit): string {
   return fmt.temperature(fmt.toUnit(d.temperature, from, unit), fmt.shownUnit(from, unit) || '°');
 }
 
+/** How long a confirmed command's line stays on its card: after that the switch's state says
+ * it all, while a failure stays until the next command. */
+export const CONFIRMED_SHOWN_MS = 60_000;
+
+/** Whether a command's line has said what it had to. */
+export function fateDone(c: Command, now = Date.now()): boolean {
+  return c.outcome === 'confirmed' && now - (c.resolvedMs ?? c.sentMs) > CONFIRMED_SHOWN_MS;
+}
+
 export function commandLine(c: Command): HTMLElement {
   return h(
     'p',
-    { class: `fate fate-${c.outcome}`, 'data-outcome': c.outcome, 'data-command': c.id },
+    {
+      class: `fate fate-${c.outcome}`,
+      'data-outcome': c.outcome,
+      'data-command': c.id,
+      'data-at': c.resolvedMs ?? c.sentMs,
+    },
     c.outcome === 'pending' ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : null,
     fmt.outcome(c),
   );
@@ -153,7 +167,7 @@ export function deviceCard(d: Device, s: CardState): HTMLElement {
     );
     if (s.refusal) body.push(h('p', { class: 'refusal', id: why, role: 'alert' }, s.refusal));
     else if (reason) body.push(h('p', { class: 'refusal', id: why }, reason));
-    if (d.lastCommand) body.push(commandLine(d.lastCommand));
+    if (d.lastCommand && !fateDone(d.lastCommand)) body.push(commandLine(d.lastCommand));
   }
   body.push(readingsList(d.readings, s.unit, d.kind === 'temperature' ? 'temperature' : undefined));
   // A payload can be anything up to a megabyte (a firmware blob, a JSON dump): a card shows

@@ -172,6 +172,33 @@ function touchZoom(u: uPlot, zoomOut: () => void, holding: (down: boolean) => vo
   over.addEventListener('pointercancel', (e) => end(e, true));
 }
 
-export function toData(h: History): uPlot.AlignedData {
-  return [h.ts, h.min, h.avg, h.max] as uPlot.AlignedData;
+/** A gap this many times the usual spacing of readings is an outage, drawn as a break. */
+const OUTAGE = 10;
+
+/** The history as uPlot draws it. Buckets finer than the sensor reports (a zoom into a few
+ * minutes of a 2 s sensor gives 1 s buckets) are mostly empty: drawn as they are, the line
+ * falls apart into dots. Empty buckets are left out, and a break is kept only where readings
+ * stopped for much longer than usual. */
+export function toData(h: Pick<History, 'ts' | 'min' | 'avg' | 'max'>): uPlot.AlignedData {
+  const kept = h.ts.flatMap((_, i) => (h.avg[i] == null ? [] : [i]));
+  const steps = kept
+    .slice(1)
+    .map((i, k) => h.ts[i] - h.ts[kept[k]])
+    .sort((a, b) => a - b);
+  const usual = steps.length > 0 ? steps[Math.floor(steps.length / 2)] : 0;
+  const cols: [number[], (number | null)[], (number | null)[], (number | null)[]] = [[], [], [], []];
+  kept.forEach((i, k) => {
+    const prev = k > 0 ? h.ts[kept[k - 1]] : undefined;
+    if (prev !== undefined && usual > 0 && h.ts[i] - prev > OUTAGE * usual) {
+      cols[0].push(Math.floor((prev + h.ts[i]) / 2));
+      cols[1].push(null);
+      cols[2].push(null);
+      cols[3].push(null);
+    }
+    cols[0].push(h.ts[i]);
+    cols[1].push(h.min[i]);
+    cols[2].push(h.avg[i]);
+    cols[3].push(h.max[i]);
+  });
+  return cols as uPlot.AlignedData;
 }

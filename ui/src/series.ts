@@ -240,7 +240,7 @@ export function seriesChart(hub: Hub, topic: string, field: string, label: strin
       data.avg.push(v);
       data.max.push(v);
       const end = chart.scales.x.max ?? t;
-      chart.setData(toData({ ...data, bucketSecs: 0, resolution: 'raw' }), false);
+      chart.setData(toData(data), false);
       shownTo = Math.max(end, t + 1);
       chart.setScale('x', { min: chart.scales.x.min ?? t - 3600, max: shownTo });
     },

@@ -6,7 +6,7 @@
 // hidden.
 
 import { HubError } from '../adapter';
-import { deviceCard, seenText } from '../cards';
+import { deviceCard, fateDone, seenText } from '../cards';
 import { sparkline } from '../charts';
 import { h, replace } from '../dom';
 import * as fmt from '../format';
@@ -48,11 +48,13 @@ function saveFolded(folded: Set<string>): void {
 }
 
 /** "5 devices · 2 of 3 lights on": what a folded room still tells. */
-function roomSummary(devices: Device[]): string {
+/** "2 devices · light off", "4 of 35 devices · 2 of 3 lights on" (a search shows 4): lights
+ * whose state no reply has said yet are not counted as off. */
+function roomSummary(devices: Device[], shown = devices.length): string {
   const n = devices.length;
-  const lights = devices.filter((d) => d.kind === 'light');
+  const lights = devices.filter((d) => d.kind === 'light' && (d.light?.state === 'on' || d.light?.state === 'off'));
   const on = lights.filter((d) => d.light?.state === 'on').length;
-  const parts = [n === 1 ? '1 device' : `${n} devices`];
+  const parts = [shown < n ? `${shown} of ${n} devices` : n === 1 ? '1 device' : `${n} devices`];
   if (lights.length > 0)
     parts.push(lights.length === 1 ? `light ${on ? 'on' : 'off'}` : `${on} of ${lights.length} lights on`);
   return parts.join(' · ');
@@ -241,8 +243,8 @@ export function devicesPage({ hub, app }: PageContext): Page {
     const ids = [...block.querySelectorAll<HTMLElement>('.cards > [data-device]')].map((c) => c.dataset.device!);
     const devices = ids.map((id) => current(id)).filter((d): d is Device => d !== undefined);
     const sum = block.querySelector('.room-sum');
-    if (sum) sum.textContent = roomSummary(devices);
     const shown = block.querySelectorAll('.cards > [data-device]:not([hidden])').length;
+    if (sum) sum.textContent = roomSummary(devices, shown);
     const span = block.classList.contains('folded') ? 1 : Math.max(1, Math.min(shown, columns));
     block.style.gridColumn = `span ${span}`;
     const inner = block.querySelector<HTMLElement>('.cards');
@@ -268,8 +270,7 @@ export function devicesPage({ hub, app }: PageContext): Page {
     const total = cards.size;
     const noun = total === 1 ? 'device' : 'devices';
     if (ws.length === 0) count.textContent = `${total.toLocaleString('en')} ${noun}`;
-    else if (shown === 0)
-      count.textContent = `No device matches “${search.value.trim()}” (of ${total.toLocaleString('en')}).`;
+    else if (shown === 0) count.textContent = `0 of ${total.toLocaleString('en')} ${noun}`;
     else
       count.textContent =
         `${shown.toLocaleString('en')} of ${total.toLocaleString('en')} ${noun}` +
@@ -516,6 +517,7 @@ export function devicesPage({ hub, app }: PageContext): Page {
       cards.forEach((c) => {
         const seen = c.el.querySelector('.seen');
         if (seen) seen.textContent = seenText(c.device);
+        if (c.device.lastCommand && fateDone(c.device.lastCommand)) c.el.querySelector('.fate')?.remove();
       }),
     5000,
   );
