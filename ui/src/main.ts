@@ -71,6 +71,7 @@ function start(): void {
   hub.subscribe(
     (e) => page.onEvent?.(e),
     (s, retry) => {
+      if (s === 'open') page.onLive?.();
       const text =
         s === 'open'
           ? 'live'

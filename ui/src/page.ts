@@ -9,6 +9,9 @@ import type { Event as HubEvent } from './types';
 /** The page on screen: it hears every event and is told when it is left. */
 export interface Page {
   onEvent?(e: HubEvent): void;
+  /** The live link (re)opened: what happened while it was down, or before it first opened,
+   * was not heard, so a page that shows live state asks again. */
+  onLive?(): void;
   leave?(): void;
 }
 

@@ -126,6 +126,7 @@ export function retainedPage({ hub, app }: PageContext): Page {
     }, 500);
   };
   return {
+    onLive: later,
     onEvent(e) {
       // Live: a retained message set, replaced or cleared.
       if (e.type === 'topics_changed' && (e.reload || e.topics.some((t) => t.retained || held.has(t.topic)))) later();

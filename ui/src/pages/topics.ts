@@ -252,6 +252,7 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
       () => {},
     );
   return {
+    onLive: () => void (loaded && reload()),
     onEvent(e) {
       if (e.type === 'reading') charts.get(key(e.topic, e.field))?.onReading(e);
       else if (e.type === 'device_updated') names.set(e.id, e.name);
