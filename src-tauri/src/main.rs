@@ -1,6 +1,6 @@
 //! Hearth's desktop window: the hub runs in this process with the app's data folder, the
-//! dashboard (`ui/`) is the window's page, and each command below is a call into the core
-//! API. Closing the window keeps the hub recording; the tray's Quit stops it cleanly. Flags
+//! dashboard (`ui/`) is the window's page, and its commands call the core API
+//! (`commands.rs`; the shell's own, saving a file and the login entry, are here). Closing the window keeps the hub recording; the tray's Quit stops it cleanly. Flags
 //! are hearthd's (`--demo`, `--mqtt-listen`, `--data-dir`, …) plus `--hidden` and `--quit`.
 //! When a Hearth hub already holds the ports (the service), the window shows that hub's own
 //! dashboard instead (`startup.rs`); when something else holds them, a dialog says so.
@@ -8,6 +8,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod autostart;
+mod commands;
 mod startup;
 
 use std::net::SocketAddr;
@@ -15,193 +16,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use clap::Parser;
-use hearth::{
-    AccessInfo, AclQuestion, AclTest, Api, ApiError, Args, BrokerStatus, Command, Config,
-    CreatedCredential, Credential, Device, DisplaySettings, HistoryBatch, Hub, MqttSetup,
-    NamingChange, NewCredential, Pairing, Phone, PublishRequest, RetainedReport, Room, Rule,
-    SeriesHistory, Settings, TopicMessage, TopicNode,
-};
+use hearth::{ApiError, Args, Config, Hub};
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::webview::DownloadEvent;
 use tauri::{AppHandle, Emitter, Manager, State, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_dialog::{DialogExt, MessageDialogKind};
 
-type Result<T> = std::result::Result<T, ApiError>;
-
-#[tauri::command]
-fn list_devices(api: State<'_, Api>) -> Vec<Room> {
-    api.devices()
-}
-
-#[tauri::command]
-fn get_device(api: State<'_, Api>, id: String) -> Result<Device> {
-    api.device(&id)
-}
-
-#[tauri::command]
-async fn rename_device(api: State<'_, Api>, id: String, change: NamingChange) -> Result<Device> {
-    api.device(&id)?;
-    api.change_naming(&id, change).await
-}
-
-#[tauri::command]
-async fn get_preferences(api: State<'_, Api>) -> Result<DisplaySettings> {
-    api.display_settings().await
-}
-
-#[tauri::command]
-async fn set_preferences(
-    api: State<'_, Api>,
-    preferences: DisplaySettings,
-) -> Result<DisplaySettings> {
-    api.set_display_settings(preferences).await
-}
-
-// Async so it runs on the runtime: the tracker starts the command's timer there.
-#[tauri::command]
-async fn switch_light(api: State<'_, Api>, id: String, on: bool) -> Result<Command> {
-    api.switch_light(&id, on)
-}
-
-#[tauri::command]
-async fn light_commands(api: State<'_, Api>, id: String, limit: u32) -> Result<Vec<Command>> {
-    api.commands(&id, limit, None).await
-}
-
-#[tauri::command]
-async fn get_command(api: State<'_, Api>, id: i64) -> Result<Command> {
-    api.command(id).await
-}
-
-#[tauri::command]
-fn list_topics(api: State<'_, Api>) -> Vec<TopicNode> {
-    api.topic_tree()
-}
-
-#[tauri::command]
-fn topic_messages(api: State<'_, Api>, topic: String) -> Result<Vec<TopicMessage>> {
-    api.topic_messages(&topic)
-}
-
-#[tauri::command]
-fn publish(api: State<'_, Api>, message: PublishRequest) -> Result<PublishRequest> {
-    api.publish(&message).map(|()| message)
-}
-
-#[tauri::command]
-fn retained_report(api: State<'_, Api>) -> RetainedReport {
-    api.retained_report()
-}
-
-#[tauri::command]
-fn clear_retained(api: State<'_, Api>, topic: String) -> Result<()> {
-    api.clear_retained(&topic)
-}
-
-#[tauri::command]
-async fn get_history(
-    api: State<'_, Api>,
-    topic: String,
-    field: String,
-    from: i64,
-    to: i64,
-    points: usize,
-) -> Result<SeriesHistory> {
-    api.history(&topic, &field, from, to, points).await
-}
-
-#[tauri::command]
-async fn history_batch(
-    api: State<'_, Api>,
-    batch: HistoryBatch,
-) -> Result<Vec<Option<SeriesHistory>>> {
-    api.history_batch(batch).await
-}
-
-#[tauri::command]
-async fn list_favourites(api: State<'_, Api>) -> Result<Vec<String>> {
-    api.favourites().await
-}
-
-#[tauri::command]
-async fn set_favourite(api: State<'_, Api>, id: String, on: bool) -> Result<Vec<String>> {
-    api.set_favourite(&id, on).await
-}
-
-#[tauri::command]
-fn broker_status(api: State<'_, Api>) -> BrokerStatus {
-    api.broker_status()
-}
-
-// Access and phones: the window is on the hub's own PC, so it manages them without signing in.
-
-#[tauri::command]
-fn access_info(api: State<'_, Api>) -> Result<AccessInfo> {
-    api.access_info()
-}
-
-#[tauri::command]
-async fn set_access_settings(api: State<'_, Api>, settings: Settings) -> Result<Settings> {
-    api.set_access_settings(settings).await
-}
-
-#[tauri::command]
-async fn list_credentials(api: State<'_, Api>) -> Result<Vec<Credential>> {
-    api.credentials().await
-}
-
-#[tauri::command]
-async fn create_credential(
-    api: State<'_, Api>,
-    credential: NewCredential,
-) -> Result<CreatedCredential> {
-    api.create_credential(credential).await
-}
-
-#[tauri::command]
-async fn revoke_credential(api: State<'_, Api>, id: i64) -> Result<Credential> {
-    api.revoke_credential(id).await
-}
-
-#[tauri::command]
-async fn delete_credential(api: State<'_, Api>, id: i64) -> Result<()> {
-    api.delete_credential(id).await
-}
-
-#[tauri::command]
-async fn set_rules(
-    api: State<'_, Api>,
-    credential: Option<i64>,
-    rules: Vec<Rule>,
-) -> Result<Vec<Rule>> {
-    api.set_rules(credential, rules).await
-}
-
-#[tauri::command]
-fn test_acl(api: State<'_, Api>, question: AclQuestion) -> Result<AclTest> {
-    api.test_acl(&question)
-}
-
-#[tauri::command]
-async fn list_phones(api: State<'_, Api>) -> Result<Vec<Phone>> {
-    api.phones().await
-}
-
-#[tauri::command]
-fn start_pairing(api: State<'_, Api>) -> Result<Pairing> {
-    api.start_pairing()
-}
-
-#[tauri::command]
-async fn revoke_phone(api: State<'_, Api>, id: i64) -> Result<()> {
-    api.revoke_phone(id).await
-}
-
-#[tauri::command]
-async fn phone_mqtt(api: State<'_, Api>, name: String) -> Result<MqttSetup> {
-    api.phone_mqtt_setup(&name).await
-}
+use commands::Result;
 
 /// Saves text the page made (a chart's CSV) where the person picks in the save dialog, where
 /// WebKitGTK would save a blob download silently into Downloads (or the working directory)
@@ -512,36 +334,36 @@ fn main() {
             }
         })
         .invoke_handler(tauri::generate_handler![
-            list_devices,
-            get_device,
-            rename_device,
-            get_preferences,
-            set_preferences,
-            switch_light,
-            light_commands,
-            get_command,
-            list_topics,
-            topic_messages,
-            publish,
-            retained_report,
-            clear_retained,
-            get_history,
-            history_batch,
-            list_favourites,
-            set_favourite,
-            broker_status,
-            access_info,
-            set_access_settings,
-            list_credentials,
-            create_credential,
-            revoke_credential,
-            delete_credential,
-            set_rules,
-            test_acl,
-            list_phones,
-            start_pairing,
-            revoke_phone,
-            phone_mqtt,
+            commands::list_devices,
+            commands::get_device,
+            commands::rename_device,
+            commands::get_preferences,
+            commands::set_preferences,
+            commands::switch_light,
+            commands::light_commands,
+            commands::get_command,
+            commands::list_topics,
+            commands::topic_messages,
+            commands::publish,
+            commands::retained_report,
+            commands::clear_retained,
+            commands::get_history,
+            commands::history_batch,
+            commands::list_favourites,
+            commands::set_favourite,
+            commands::broker_status,
+            commands::access_info,
+            commands::set_access_settings,
+            commands::list_credentials,
+            commands::create_credential,
+            commands::revoke_credential,
+            commands::delete_credential,
+            commands::set_rules,
+            commands::test_acl,
+            commands::list_phones,
+            commands::start_pairing,
+            commands::revoke_phone,
+            commands::phone_mqtt,
             save_file,
             autostart,
             set_autostart

@@ -7,7 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assert, publish } from './lib.mjs';
+import { assert, PHONE, publish } from './lib.mjs';
 
 /** The `from`/`to` of every history request the page makes from now on. */
 function historyRequests(page) {
@@ -89,12 +89,7 @@ export async function chartsAndErrors({ browser, page, base, check, shots, mqtt 
   );
 
   await check('on a phone a finger zooms, a double-tap zooms out, and the chart is above the fold', async () => {
-    const phone = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-    });
+    const phone = await browser.newContext(PHONE);
     const p = await phone.newPage();
     const asked = historyRequests(p);
     await p.goto(base + '/#/device/livingroom/temperature');

@@ -7,7 +7,7 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assert, checker, cleanup, launchBrowser, noHorizontalScroll, shotsDir, startHub } from './lib.mjs';
+import { assert, checker, cleanup, launchBrowser, noHorizontalScroll, PHONE, shotsDir, startHub } from './lib.mjs';
 
 const shots = shotsDir(fileURLToPath(new URL('./screenshots', import.meta.url)));
 const BADGES = {
@@ -101,12 +101,7 @@ try {
   }
 
   await check('the mixed home at 390 px: no horizontal scroll', async () => {
-    const phone = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-    });
+    const phone = await browser.newContext(PHONE);
     const p = await phone.newPage();
     await p.goto(base + '/#/devices');
     await p.locator('[data-kind="light"]').first().waitFor({ timeout: 15_000 });

@@ -110,6 +110,9 @@ export function launchBrowser() {
   });
 }
 
+/** What a phone's browser is: 390×844 CSS pixels at twice the density, touch. */
+export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
 /** A temperature as shown ("21.4 °C") → [value, unit]. */
 export function parseTemperature(text) {
   const m = /(-?\d+(?:\.\d+)?)\s*(°[CF])/.exec(text ?? '');

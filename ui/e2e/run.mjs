@@ -13,6 +13,7 @@ import {
   cleanup,
   launchBrowser,
   noHorizontalScroll,
+  PHONE,
   publish,
   repo,
   shotsDir,
@@ -240,10 +241,7 @@ try {
     await page.screenshot({ path: join(shots, 'phones.png'), fullPage: true });
 
     const phone = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
+      ...PHONE,
       userAgent:
         'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36',
     });
@@ -282,12 +280,7 @@ try {
   });
 
   await check('a 390-px phone screen has no horizontal scroll on any page', async () => {
-    const phone = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-    });
+    const phone = await browser.newContext(PHONE);
     const p = await phone.newPage();
     for (const [hash, ready, shot] of [
       ['#/devices', '[data-device="kitchen/light"]', 'phone-devices.png'],

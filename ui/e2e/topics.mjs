@@ -12,6 +12,7 @@ import {
   cleanup,
   launchBrowser,
   noHorizontalScroll,
+  PHONE,
   publish,
   repo,
   shotsDir,
@@ -175,12 +176,7 @@ try {
   await check('a paired phone publishes from Topics', async () => {
     const r = await fetch(base + '/api/phones/pairing', { method: 'POST' });
     const { url } = await r.json();
-    const phone = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-    });
+    const phone = await browser.newContext(PHONE);
     const pp = await phone.newPage();
     await pp.goto(url);
     await pp.locator('#link[data-state="open"]').waitFor({ timeout: 10_000 });

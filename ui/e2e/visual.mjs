@@ -11,6 +11,7 @@ import {
   cleanup,
   launchBrowser,
   noHorizontalScroll,
+  PHONE,
   publish,
   repo,
   shotsDir,
@@ -57,7 +58,7 @@ try {
   ];
   const sizes = [
     ['1280', { viewport: { width: 1280, height: 900 } }],
-    ['390', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }],
+    ['390', PHONE],
   ];
   for (const [size, options] of sizes) {
     for (const scheme of ['light', 'dark']) {
