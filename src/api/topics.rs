@@ -283,7 +283,7 @@ impl Api {
     }
 
     /// Sends `topics_changed` at most every 250 ms while someone listens; the registry
-    /// notes changed topics only then.
+    /// notes changed topics only then, so the first listener is told to reload once.
     pub async fn run_topic_changes(self, mut shutdown: watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(CHANGES_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -298,6 +298,17 @@ impl Api {
             if listening != watching {
                 p.registry.watch_changes(listening);
                 watching = listening;
+                // Changes since the first listener connected, before this tick, were not
+                // noted: it asks again rather than wait for a change that was missed.
+                if watching {
+                    p.bus.send_with(|| {
+                        Event::TopicsChanged(TopicsChange {
+                            topics: Vec::new(),
+                            reload: true,
+                        })
+                    });
+                    continue;
+                }
             }
             if !watching {
                 continue;

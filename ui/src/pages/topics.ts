@@ -243,10 +243,16 @@ export function topicsPage({ hub, app }: PageContext, onlyUnclaimed = false): Pa
       render();
     },
   );
+  // An answer asked for before an event arrived is older than that event: the newer row stays.
   const reload = () =>
     hub.topics().then(
       (t) => {
-        rows = flatten(t);
+        const fresh = flatten(t);
+        for (const [topic, r] of rows) {
+          const f = fresh.get(topic);
+          if (f && f.messages < r.messages) fresh.set(topic, r);
+        }
+        rows = fresh;
         render();
       },
       () => {},
