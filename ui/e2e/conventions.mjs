@@ -7,7 +7,17 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assert, checker, cleanup, launchBrowser, noHorizontalScroll, PHONE, shotsDir, startHub } from './lib.mjs';
+import {
+  assert,
+  checker,
+  cleanup,
+  launchBrowser,
+  noHorizontalScroll,
+  PHONE,
+  scrollIntoView,
+  shotsDir,
+  startHub,
+} from './lib.mjs';
 
 const shots = shotsDir(fileURLToPath(new URL('./screenshots', import.meta.url)));
 const BADGES = {
@@ -82,7 +92,7 @@ try {
       assert(d, `no ${conv} light to switch`);
       const card = page.locator(`[data-device="${d.id}"]`);
       const sw = card.locator('.switch');
-      await sw.scrollIntoViewIfNeeded();
+      await scrollIntoView(sw);
       const before = await sw.getAttribute('aria-checked');
       await sw.click();
       await card.locator('.fate[data-outcome="confirmed"]').waitFor({ timeout: 15_000 });
@@ -95,7 +105,7 @@ try {
         [d.id, before],
         { timeout: 10_000 },
       );
-      await card.scrollIntoViewIfNeeded();
+      await scrollIntoView(card);
       await page.screenshot({ path: join(shots, `conventions-${conv}.png`) });
     });
   }

@@ -118,3 +118,15 @@ export function parseTemperature(text) {
   const m = /(-?\d+(?:\.\d+)?)\s*(°[CF])/.exec(text ?? '');
   return m ? [Number(m[1]), m[2]] : [Number.NaN, ''];
 }
+
+/** Scrolls a live element into view. A card redrawn by a live event is a new element, and
+ *  Playwright's scroll does not follow the locator to it, so a detached one is tried again. */
+export async function scrollIntoView(locator) {
+  for (let i = 0; ; i++) {
+    try {
+      return await locator.scrollIntoViewIfNeeded({ timeout: 5_000 });
+    } catch (e) {
+      if (i >= 4 || !/not attached/.test(String(e))) throw e;
+    }
+  }
+}

@@ -16,6 +16,7 @@ import {
   PHONE,
   publish,
   repo,
+  scrollIntoView,
   shotsDir,
   startHub,
   startSim,
@@ -324,7 +325,7 @@ try {
         // The switch is still where a tap lands.
         await p.goto(base + '/#/devices');
         const sw = p.locator(`[data-device="${room}/light"] .switch`);
-        await sw.scrollIntoViewIfNeeded();
+        await scrollIntoView(sw);
         const box = await sw.boundingBox();
         assert(box && box.x >= 0 && box.x + box.width <= 390, `switch at ${JSON.stringify(box)}`);
         await p.screenshot({ path: join(shots, 'phone-long-topic.png'), fullPage: true });
