@@ -1,5 +1,6 @@
 //! The recorder: turns numeric messages into rows, batched into one transaction per second
-//! (or per `max_batch` rows, whichever comes first).
+//! (or per `max_batch` rows, whichever comes first). Its queue is bounded; a full one makes
+//! the caller wait (the publisher, with the embedded broker), up to a limit.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,10 +20,13 @@ pub struct RecorderOptions {
     pub flush_interval: Duration,
     /// A batch this large commits at once.
     pub max_batch: usize,
-    /// Messages waiting for the writer. When full, new samples are dropped and counted:
-    /// waiting instead would stall the hub's MQTT client, and the broker would then buffer
-    /// for it without bound (rmqtt's per-session channel is unbounded).
+    /// Samples waiting for the writer. When full, [`Recorder::record_paced`] waits for room
+    /// (with the embedded broker, its publisher waits with it).
     pub queue: usize,
+    /// Longest [`Recorder::record_paced`] waits for room before it drops the sample and
+    /// counts it: a writer that long behind is stuck (a failing disk), and the broker must
+    /// keep routing meanwhile.
+    pub pace_limit: Duration,
 }
 
 impl Default for RecorderOptions {
@@ -31,6 +35,7 @@ impl Default for RecorderOptions {
             flush_interval: Duration::from_secs(1),
             max_batch: 20_000,
             queue: 20_000,
+            pace_limit: Duration::from_secs(5),
         }
     }
 }
@@ -54,8 +59,10 @@ pub struct RecorderStats {
     pub rows_written: AtomicU64,
     pub batches: AtomicU64,
     pub write_errors: AtomicU64,
-    /// Samples dropped because the queue was full.
+    /// Samples dropped because the queue stayed full past the pace limit.
     pub dropped: AtomicU64,
+    /// Samples that waited for room in the queue.
+    pub paced: AtomicU64,
 }
 
 /// Handle to the recorder task. Dropping every handle and awaiting [`Recorder::finish`]
@@ -64,6 +71,7 @@ pub struct RecorderStats {
 pub struct Recorder {
     tx: mpsc::Sender<Msg>,
     stats: Arc<RecorderStats>,
+    pace_limit: Duration,
 }
 
 /// Topics whose series ids the writer remembers.
@@ -79,7 +87,15 @@ impl Recorder {
         let (tx, rx) = mpsc::channel(opts.queue);
         let stats = Arc::new(RecorderStats::default());
         let task = tokio::spawn(run(store, opts, rx, stats.clone()));
-        (Recorder { tx, stats }, task)
+        let pace_limit = opts.pace_limit;
+        (
+            Recorder {
+                tx,
+                stats,
+                pace_limit,
+            },
+            task,
+        )
     }
 
     /// Queues a sample; waits when the writer is behind. Returns false once the recorder
@@ -88,19 +104,25 @@ impl Recorder {
         self.tx.send(Msg::Sample(sample)).await.is_ok()
     }
 
-    /// Queues a sample without waiting; when the writer is behind by a full queue, the sample
-    /// is dropped and counted in `dropped`. Returns false once the recorder has stopped.
-    pub fn offer(&self, sample: Sample) -> bool {
-        match self.tx.try_send(Msg::Sample(sample)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+    /// Queues a sample, waiting for room when the writer is a full queue behind, at most
+    /// the pace limit; past it the sample is dropped and counted in `dropped`. Returns false
+    /// once the recorder has stopped.
+    pub async fn record_paced(&self, sample: Sample) -> bool {
+        let sample = match self.tx.try_send(Msg::Sample(sample)) {
+            Ok(()) => return true,
+            Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            Err(mpsc::error::TrySendError::Full(m)) => m,
+        };
+        self.stats.paced.fetch_add(1, Ordering::Relaxed);
+        match tokio::time::timeout(self.pace_limit, self.tx.send(sample)).await {
+            Ok(sent) => sent.is_ok(),
+            Err(_) => {
                 let n = self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                 if n.is_power_of_two() {
-                    tracing::warn!("the recorder is behind: {} readings dropped so far", n + 1);
+                    tracing::warn!("the recorder is stuck: {} readings dropped so far", n + 1);
                 }
                 true
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
     }
 
@@ -281,22 +303,45 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn offer_drops_and_counts_when_the_queue_is_full() {
-        let store = Store::open_in_memory().await.unwrap();
+    async fn a_full_queue_waits_for_room_then_drops_past_the_pace_limit() {
         let opts = RecorderOptions {
             queue: 4,
+            pace_limit: Duration::from_millis(50),
             ..Default::default()
         };
-        // A writer that never runs: the test holds the only runtime thread.
-        let (rec, _task) = Recorder::start(store, opts);
+        let sample = |i| Sample {
+            topic: "t".into(),
+            ts_ms: i,
+            fields: vec![(String::new(), 1.0)],
+        };
+        // A writer that never takes anything.
+        let (tx, _rx) = mpsc::channel(opts.queue);
+        let rec = Recorder {
+            tx,
+            stats: Arc::default(),
+            pace_limit: opts.pace_limit,
+        };
         for i in 0..10 {
-            assert!(rec.offer(Sample {
-                topic: "t".into(),
-                ts_ms: i,
-                fields: vec![(String::new(), 1.0)],
-            }));
+            assert!(rec.record_paced(sample(i)).await);
         }
+        assert_eq!(rec.stats().paced.load(Ordering::Relaxed), 6);
         assert_eq!(rec.stats().dropped.load(Ordering::Relaxed), 6);
+
+        let store = Store::open_in_memory().await.unwrap();
+        let (rec, task) = Recorder::start(store.clone(), opts);
+        let many = (0..1000).map(|i| rec.record_paced(sample(i)));
+        for sent in futures_util::future::join_all(many).await {
+            assert!(sent);
+        }
+        assert!(
+            rec.stats().paced.load(Ordering::Relaxed) > 0,
+            "1000 samples through a queue of 4"
+        );
+        assert_eq!(rec.stats().dropped.load(Ordering::Relaxed), 0);
+        drop(rec);
+        task.await.unwrap();
+        let id = store.find_series("t", "").await.unwrap().unwrap();
+        assert_eq!(store.count_readings(id).await.unwrap(), 1000);
     }
 
     #[tokio::test]

@@ -171,7 +171,7 @@ impl Access {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{access, lan, local};
-    use super::super::{HUB_USER, NewCredential, Role, Settings};
+    use super::super::{NewCredential, Role, SIM_USER, Settings};
     use super::*;
 
     #[tokio::test]
@@ -264,7 +264,7 @@ mod tests {
             a.authenticate(None, None, local()).await,
             AuthOutcome::NotAuthorized
         );
-        let (u, p) = a.internal_credentials(HUB_USER).unwrap();
+        let (u, p) = a.internal_credentials(SIM_USER).unwrap();
         assert_eq!(
             a.authenticate(Some(&u), Some(p.as_bytes()), local()).await,
             AuthOutcome::Superuser

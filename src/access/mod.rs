@@ -250,8 +250,6 @@ impl std::fmt::Debug for Access {
     }
 }
 
-/// Username of the hub's own client.
-pub const HUB_USER: &str = "$hub";
 /// Username of the in-process simulator's clients.
 pub const SIM_USER: &str = "$sim";
 
@@ -343,7 +341,7 @@ impl Access {
                 Some((h, (t.id, t.last_seen_ms)))
             })
             .collect();
-        let internal = [HUB_USER, SIM_USER]
+        let internal = [SIM_USER]
             .into_iter()
             .map(|u| {
                 let secret = random_secret();
@@ -374,7 +372,7 @@ impl Access {
         self.0.state.write().expect("access lock")
     }
 
-    /// The username and password of one of the hub's own clients (`HUB_USER`, `SIM_USER`).
+    /// The username and password of one of the hub's own clients (`SIM_USER`).
     pub fn internal_credentials(&self, user: &str) -> Option<(String, String)> {
         self.0
             .internal

@@ -1,6 +1,7 @@
 //! The embedded MQTT broker: rmqtt, in-process, with its listeners (`listeners`), the access
-//! hook that authenticates and checks every client (`guard`), and retained messages kept
-//! across restarts through a [`RetainedStore`] the hub gives it (`retained`).
+//! hook that authenticates and checks every client (`guard`), the publish path's tap and
+//! pacing (`flow`), and retained messages kept across restarts through a [`RetainedStore`]
+//! the hub gives it (`retained`).
 //!
 //! rmqtt keeps the broker's state in a `ServerContext` value, not in a process-wide
 //! singleton, but it spawns each connection as its own task on the ambient tokio runtime, and
@@ -9,13 +10,14 @@
 //! process-wide statics. So a process hosts one hub; integration tests spawn `hearthd` per
 //! test (see ARCHITECTURE.md).
 
+mod flow;
 mod guard;
 mod listeners;
 mod retained;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,13 +26,15 @@ use rmqtt::hook::{Handler, HookResult, Parameter, ReturnType, Type};
 use rmqtt::server::MqttServer;
 use tokio::task::JoinHandle;
 
+pub use flow::{Heard, Tap};
 pub use retained::{RetainedChange, RetainedStore};
 
 use crate::access::Access;
 use crate::tls::TlsFiles;
+use flow::{Flow, FlowHook, TapSlot};
 use guard::{Guard, Sessions};
 use listeners::Kind;
-use retained::{LiveSets, PersistentRetain, RetainWriter};
+use retained::{PersistentRetain, RetainWriter};
 
 /// Errors starting the broker.
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +60,12 @@ pub struct BrokerLimits {
     pub max_packet_bytes: u32,
     /// QoS 1/2 messages in flight to one client before the broker queues.
     pub max_inflight: u16,
-    /// Messages queued for one session (offline or slow) before the oldest are dropped.
+    /// Messages queued for one session (offline or slow) before the oldest are dropped;
+    /// a QoS 1/2 publisher waits while a connected subscriber's queue is half full.
     pub max_queued_messages: usize,
+    /// Longest a QoS 1/2 publisher waits for one subscriber; past it, the subscriber is taken
+    /// for stalled and its overflow dropped.
+    pub pace_limit: Duration,
     /// Longest client id accepted.
     pub max_client_id_len: usize,
     /// Time a new connection has to send CONNECT.
@@ -71,15 +79,12 @@ impl Default for BrokerLimits {
             max_packet_bytes: 1024 * 1024,
             max_inflight: 32,
             max_queued_messages: 1_000,
+            pace_limit: Duration::from_secs(5),
             max_client_id_len: 256,
             handshake_timeout: Duration::from_secs(10),
         }
     }
 }
-
-/// The listener id of the hub's own client's listener: what it publishes (a page's message, a
-/// cleared retained message) is known by it.
-pub(crate) const INTERNAL_LISTENER: u16 = 3;
 
 /// What the broker needs to start.
 pub struct BrokerOptions {
@@ -97,19 +102,12 @@ pub struct BrokerOptions {
     pub retained: Box<dyn RetainedStore>,
 }
 
-/// Messages the hub's own session may have queued before the broker drops the oldest.
-const INTERNAL_QUEUE: usize = 20_000;
-
 /// A running broker.
 pub struct Broker {
     pub mqtt_addr: SocketAddr,
     pub ws_addr: Option<SocketAddr>,
     pub mqtts_addr: Option<SocketAddr>,
     pub wss_addr: Option<SocketAddr>,
-    /// Loopback listener reserved for the hub's own client: its session may queue far more
-    /// than a device's, so a burst from many devices reaches the recorder instead of being
-    /// dropped at the per-session queue limit.
-    pub internal_addr: SocketAddr,
     pub handle: BrokerHandle,
     task: JoinHandle<()>,
     enforcer: JoinHandle<()>,
@@ -125,6 +123,10 @@ pub struct MessageCounters {
     pub delivered: AtomicU64,
     /// Messages dropped (a full queue, an expired message, no route).
     pub dropped: AtomicU64,
+    /// QoS 1/2 publishes held back until a subscriber's queue had room.
+    pub paced: AtomicU64,
+    /// Times a subscriber stayed full past the pace limit and publishers stopped waiting.
+    pub stalled: AtomicU64,
 }
 
 /// What the rest of the hub may ask of the running broker. Cheap to clone.
@@ -133,7 +135,7 @@ pub struct BrokerHandle {
     scx: ServerContext,
     pub counters: Arc<MessageCounters>,
     sessions: Sessions,
-    live: LiveSets,
+    tap: TapSlot,
 }
 
 /// A retained message the broker holds.
@@ -147,12 +149,6 @@ pub struct HeldMessage {
 }
 
 impl BrokerHandle {
-    /// Whether a retained message on `topic` was published since the hub's client last
-    /// asked: then the client's copy with the retain flag is that publish, not a replay.
-    pub fn take_live_retained(&self, topic: &str) -> bool {
-        self.live.take(topic)
-    }
-
     /// Every retained message the broker holds.
     pub async fn retained_messages(&self) -> Vec<HeldMessage> {
         let store = self.scx.extends.retain().await;
@@ -242,8 +238,7 @@ impl Broker {
             .build()
             .await;
 
-        let live = LiveSets::default();
-        let (retained, retain_writer) = PersistentRetain::load(opts.retained, live.clone())
+        let (retained, retain_writer) = PersistentRetain::load(opts.retained)
             .await
             .map_err(BrokerError::Retained)?;
         *scx.extends.retain_mut().await = Box::new(retained);
@@ -252,14 +247,24 @@ impl Broker {
             .map_err(BrokerError::Start)?;
         let counters = Arc::new(MessageCounters::default());
         let sessions = Sessions::default();
-        register_hooks(&scx, &counters, &opts.access, &sessions).await;
+        let tap = TapSlot::default();
+        let flow = Flow {
+            scx: scx.clone(),
+            access: opts.access.clone(),
+            tap: tap.clone(),
+            counters: counters.clone(),
+            pace_limit: opts.limits.pace_limit,
+            queues: Mutex::default(),
+            stalled: Mutex::default(),
+        };
+        register_hooks(&scx, &counters, &opts.access, &sessions, flow).await;
 
         let limits = &opts.limits;
         let tls = opts.tls.as_ref();
         let (tcp, mqtt_addr) = listeners::bind(limits, "tcp", Kind::Tcp, opts.mqtt, None)?;
         let mut server = MqttServer::new(scx.clone()).listener_by_id(tcp, 1);
         let mut bound = [None; 3];
-        // Listener ids: 1 mqtt, 2 ws, 3 internal, 4 mqtts, 5 wss.
+        // Listener ids: 1 mqtt, 2 ws, 4 mqtts, 5 wss (3 was a loopback listener of the hub's).
         let optional = [
             (opts.ws, "ws", Kind::Ws, 2, None),
             (opts.mqtts, "mqtts", Kind::Tls, 4, tls),
@@ -274,15 +279,7 @@ impl Broker {
             bound[i] = Some(a);
             server = server.listener_by_id(l, id);
         }
-        let internal_limits = BrokerLimits {
-            max_inflight: 1024,
-            max_queued_messages: INTERNAL_QUEUE,
-            ..opts.limits
-        };
-        let loopback = ([127, 0, 0, 1], 0).into();
-        let (internal, internal_addr) =
-            listeners::bind(&internal_limits, "internal", Kind::Tcp, loopback, None)?;
-        let server = server.listener_by_id(internal, INTERNAL_LISTENER).build();
+        let server = server.build();
         let task = tokio::spawn(async move {
             if let Err(e) = server.run().await {
                 tracing::error!("broker stopped: {e}");
@@ -292,7 +289,7 @@ impl Broker {
             scx,
             counters,
             sessions,
-            live,
+            tap,
         };
         let enforcer = tokio::spawn(enforce_revocations(handle.clone(), opts.access));
         let [ws_addr, mqtts_addr, wss_addr] = bound;
@@ -301,7 +298,6 @@ impl Broker {
             ws_addr,
             mqtts_addr,
             wss_addr,
-            internal_addr,
             handle,
             enforcer,
             task,
@@ -332,8 +328,20 @@ async fn register_hooks(
     counters: &Arc<MessageCounters>,
     access: &Access,
     sessions: &Sessions,
+    flow: Flow,
 ) {
     let register = scx.extends.hook_mgr().register();
+    let flow = Arc::new(flow);
+    for t in [
+        Type::MessagePublish,
+        Type::ClientConnected,
+        Type::ClientDisconnected,
+        Type::SessionSubscribed,
+        Type::SessionUnsubscribed,
+        Type::SessionTerminated,
+    ] {
+        register.add(t, Box::new(FlowHook(flow.clone()))).await;
+    }
     for t in [
         Type::MessagePublish,
         Type::MessageDelivered,

@@ -4,9 +4,7 @@
 //! fsync) inside rmqtt's publish path delayed every retained publish — a light's status reply
 //! among them — by about 2 ms.
 
-use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -41,54 +39,10 @@ enum Write {
 /// Changes queued before a publisher of retained messages waits for the database.
 const QUEUE: usize = 4096;
 
-/// Retained messages set by live publishes and not yet heard by the hub's client, per
-/// topic. rmqtt stores a retained message before it routes it, so the count is up when
-/// the hub's copy arrives: a copy with the retain flag while the count is up is that live
-/// publish (retain-as-published), otherwise a replay from the store.
-#[derive(Clone, Default)]
-pub(super) struct LiveSets(Arc<Mutex<HashMap<String, u32>>>);
-
-/// Topics whose counts are kept. Past it every pending count is dropped, so the live
-/// retained messages then in flight are taken for replays (not recorded, not a light's
-/// reply): the safe side, and only after 10,000 distinct topics set retained faster than the
-/// hub hears them.
-const MAX_LIVE: usize = 10_000;
-
-impl LiveSets {
-    fn set(&self, topic: &str) {
-        // The hub's `#` does not match a leading `$`: nobody would take these back.
-        if topic.starts_with('$') {
-            return;
-        }
-        let mut m = self.0.lock().expect("live sets lock poisoned");
-        if m.len() >= MAX_LIVE && !m.contains_key(topic) {
-            m.clear();
-        }
-        *m.entry(topic.to_string()).or_default() += 1;
-    }
-
-    /// Whether a live retained publish on `topic` is waiting to be heard; counts it heard.
-    pub(super) fn take(&self, topic: &str) -> bool {
-        let mut m = self.0.lock().expect("live sets lock poisoned");
-        match m.get_mut(topic) {
-            Some(n) if *n > 1 => {
-                *n -= 1;
-                true
-            }
-            Some(_) => {
-                m.remove(topic);
-                true
-            }
-            None => false,
-        }
-    }
-}
-
 /// rmqtt's retained-message storage for the hub.
 pub(super) struct PersistentRetain {
     mem: DefaultRetainStorage,
     writes: mpsc::Sender<Write>,
-    live: LiveSets,
 }
 
 /// Handle to the writer, for flushing before the store closes.
@@ -107,7 +61,6 @@ impl PersistentRetain {
     /// Loads what `store` kept and starts the writer.
     pub(super) async fn load(
         store: Box<dyn RetainedStore>,
-        live: LiveSets,
     ) -> anyhow::Result<(PersistentRetain, RetainWriter)> {
         let mem = DefaultRetainStorage::new();
         for (topic, blob) in store.load().await? {
@@ -130,7 +83,6 @@ impl PersistentRetain {
             PersistentRetain {
                 mem,
                 writes: tx.clone(),
-                live,
             },
             RetainWriter(tx),
         ))
@@ -198,11 +150,6 @@ impl RetainStorage for PersistentRetain {
             .await
             .map_err(|_| anyhow::anyhow!("the retained-message writer has stopped"))?;
         let expiry = message_expiry(&retain);
-        // The hub's own publishes never come back to it (noLocal): counting them would make a
-        // later replay of that topic look live.
-        if retain.from.id.lid != super::INTERNAL_LISTENER {
-            self.live.set(topic);
-        }
         self.mem.set_with_timeout(topic, retain, expiry).await
     }
 

@@ -93,9 +93,14 @@ pub struct Args {
     /// Largest MQTT packet accepted, in bytes [default: 1048576].
     #[arg(long, value_name = "BYTES")]
     pub max_packet_bytes: Option<u32>,
-    /// Messages queued per session before the oldest are dropped [default: 1000].
+    /// Messages queued per session before the oldest are dropped; a QoS 1/2 publisher waits
+    /// while a connected subscriber's queue is half full [default: 1000].
     #[arg(long, value_name = "N")]
     pub max_queued_messages: Option<usize>,
+    /// Longest a QoS 1/2 publisher waits for one subscriber's full queue before that
+    /// subscriber is taken for stalled and its overflow dropped; 0 never waits [default: 5].
+    #[arg(long, value_name = "SECS")]
+    pub pace_limit: Option<u64>,
     /// QoS 1/2 messages in flight to one client before the broker queues [default: 32].
     #[arg(long, value_name = "N")]
     pub max_inflight: Option<u16>,
@@ -152,6 +157,7 @@ pub(super) struct FileConfig {
     pub(super) max_connections: Option<usize>,
     pub(super) max_packet_bytes: Option<u32>,
     pub(super) max_queued_messages: Option<usize>,
+    pub(super) pace_limit: Option<u64>,
     pub(super) max_inflight: Option<u16>,
     pub(super) sys_interval: Option<u64>,
 }

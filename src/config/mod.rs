@@ -159,6 +159,14 @@ impl Config {
             }
             limits.max_queued_messages = n;
         }
+        if let Some(secs) = args.pace_limit.or(file.pace_limit) {
+            if secs > 3600 {
+                return Err(ConfigError(
+                    "pace-limit must be at most 3600 seconds".into(),
+                ));
+            }
+            limits.pace_limit = Duration::from_secs(secs);
+        }
         if let Some(n) = args.max_inflight.or(file.max_inflight) {
             if n == 0 {
                 return Err(ConfigError("max-inflight must be at least 1".into()));

@@ -1,7 +1,11 @@
-//! The reading path: what the hub's client hears goes to the registry (one lock; a second,
-//! for the device's description, only when someone listens to the events), a light's status
-//! to the tracker, the live events to whoever listens, and numeric values to the recorder.
-//! Nothing here waits: the client must keep reading, or the broker buffers for it.
+//! The reading path: what the hub hears goes to the registry (one lock; a second, for the
+//! device's description, only when someone listens to the events), a light's status to the
+//! tracker, the live events to whoever listens, and numeric values to the recorder. Only the
+//! recorder may wait, for room in its queue: with the embedded broker this runs in the
+//! publisher's task, so a burst larger than the queue paces its publishers instead of being
+//! dropped.
+
+use async_trait::async_trait;
 
 use crate::api::Api;
 use crate::commands::Tracker;
@@ -16,8 +20,9 @@ pub(super) struct Intake {
     pub(super) api: Api,
 }
 
+#[async_trait]
 impl Sink for Intake {
-    fn message(&self, m: Message<'_>) -> bool {
+    async fn message(&self, m: Message<'_>) -> bool {
         let now = crate::now_ms();
         let fields = numeric_fields(m.payload);
         if let Some(s) = self.registry.observe(m, now, &fields) {
@@ -44,11 +49,12 @@ impl Sink for Intake {
             return true;
         }
         self.api.announce_readings(m.topic, now, &fields);
-        self.recorder.offer(Sample {
+        let sample = Sample {
             topic: m.topic.to_string(),
             ts_ms: now,
             fields,
-        })
+        };
+        self.recorder.record_paced(sample).await
     }
 
     fn report(&self, r: Report) {

@@ -11,12 +11,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::HubError;
-use crate::access::{Access, HUB_USER};
+use crate::access::Access;
 use crate::api::{Api, BrokerLink, Link, ListenerInfo};
 use crate::broker::{Broker, BrokerOptions, RetainedChange, RetainedStore};
 use crate::config::{BrokerMode, Config};
 use crate::devices::{Listening, RetainedInfo};
-use crate::ingest::{Ingest, IngestOptions};
+use crate::ingest::{Ingest, IngestOptions, Source};
 use crate::store::{RetainOp, Store};
 use crate::tls::TlsFiles;
 
@@ -83,8 +83,6 @@ impl Web {
 pub(super) struct Mqtt {
     pub(super) broker: Option<Broker>,
     link: BrokerLink,
-    /// Where the hub's own client connects: the embedded broker's internal listener.
-    client: (String, u16),
     /// Where the simulator connects, like any device.
     pub(super) public: (String, u16),
     pub(super) listeners: Vec<ListenerInfo>,
@@ -102,7 +100,6 @@ impl Mqtt {
                 return Ok(Mqtt {
                     broker: None,
                     link: BrokerLink::External(format!("mqtt://{host}:{port}")),
-                    client: (host.clone(), *port),
                     public: (host.clone(), *port),
                     listeners: vec![],
                 });
@@ -138,7 +135,6 @@ impl Mqtt {
         let public = connectable(b.mqtt_addr);
         Ok(Mqtt {
             link: BrokerLink::Embedded(b.handle.clone()),
-            client: (b.internal_addr.ip().to_string(), b.internal_addr.port()),
             public: (public.ip().to_string(), public.port()),
             listeners,
             broker: Some(b),
@@ -185,20 +181,18 @@ impl Mqtt {
             .and_then(|_| access.internal_credentials(user))
     }
 
-    pub(super) fn ingest_options(&self, cfg: &Config, access: &Access) -> IngestOptions {
-        IngestOptions {
-            host: self.client.0.clone(),
-            port: self.client.1,
-            client_id: format!("hearth-hub-{}", std::process::id()),
-            max_packet_bytes: cfg.limits.max_packet_bytes,
-            credentials: self.credentials(access, HUB_USER),
-            live_retained: match &self.link {
-                BrokerLink::Embedded(b) => {
-                    let b = b.clone();
-                    Some(Arc::new(move |topic: &str| b.take_live_retained(topic)))
-                }
-                BrokerLink::External(_) => None,
-            },
+    /// Where the hub hears its messages: the embedded broker in-process, or an MQTT client
+    /// of the external one.
+    pub(super) fn ingest_source(&self, cfg: &Config) -> Source {
+        match &self.link {
+            BrokerLink::Embedded(b) => Source::Embedded(b.clone()),
+            BrokerLink::External(_) => Source::Mqtt(IngestOptions {
+                host: self.public.0.clone(),
+                port: self.public.1,
+                client_id: format!("hearth-hub-{}", std::process::id()),
+                max_packet_bytes: cfg.limits.max_packet_bytes,
+                credentials: None,
+            }),
         }
     }
 }

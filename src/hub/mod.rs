@@ -95,7 +95,7 @@ impl Hub {
         let registry = Registry::new(RegistryLimits::default()).with_listening(mqtt.listening());
         registry.seed_retained(mqtt.retained().await);
         let (recorder, recorder_task) = start_recorder(&cfg, &store);
-        let ingest = Ingest::new(mqtt.ingest_options(&cfg, &access));
+        let ingest = Ingest::new(mqtt.ingest_source(&cfg));
         let publisher = Arc::new(ingest.client());
         let (tracker, tracker_task) = Tracker::start(
             store.clone(),

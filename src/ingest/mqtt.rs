@@ -1,7 +1,7 @@
-//! The hub's own MQTT client (rumqttc, MQTT 5), subscribed to `#` with `noLocal`: it hands
-//! every message to a [`Sink`] the hub wires, and light commands leave through it ([`Client`]
-//! is the tracker's publisher, so they share the subscription's `noLocal`). It speaks MQTT
-//! over TCP like any device, so the same code serves the embedded broker and an external one.
+//! Ingest from an external broker (`--broker mqtt://…`): the hub's own MQTT client (rumqttc,
+//! MQTT 5), subscribed to `#` with `noLocal`. It hands every message to the [`Sink`], and light
+//! commands leave through it ([`Client`] is the tracker's publisher, so they share the
+//! subscription's `noLocal`).
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +13,7 @@ use rumqttc::v5::mqttbytes::v5::{Filter, Packet, PubAckReason, Publish, RetainFo
 use rumqttc::v5::{AsyncClient, Event, EventLoop, MqttOptions};
 use tokio::sync::watch;
 
-use crate::commands::Publisher;
+use super::{Report, Sink};
 use crate::devices::Message;
 
 /// Where the hub's client connects.
@@ -24,17 +24,8 @@ pub struct IngestOptions {
     pub client_id: String,
     /// Largest packet the client accepts; matches the broker's limit.
     pub max_packet_bytes: u32,
-    /// Username and password: the hub's internal credentials with the embedded broker.
     pub credentials: Option<(String, String)>,
-    /// With a broker that can say so (the embedded one), whether a message delivered with
-    /// the retain flag was just published to be kept rather than replayed: the client then
-    /// subscribes with retain-as-published. Without it, only replays carry the flag.
-    pub live_retained: Option<LiveRetained>,
 }
-
-/// Asks the broker whether a retained message on this topic was set since the hub last
-/// asked (and counts it as heard); see [`IngestOptions::live_retained`].
-pub type LiveRetained = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// A publish of the client's own, in the order they were handed to rumqttc, so each
 /// outgoing packet id is matched to its sender: the tracker counts only its commands'.
@@ -50,37 +41,11 @@ enum Own {
 
 type OwnQueue = Arc<Mutex<VecDeque<Own>>>;
 
-/// What became of a publish of the client's own (a light command).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Report {
-    /// Sent with this packet id.
-    Sent(u16),
-    /// The broker's PUBACK, with its MQTT 5 reason code.
-    Acked {
-        pkid: u16,
-        reason: u8,
-        reason_name: String,
-    },
-    /// The connection dropped: packet ids no longer mean anything.
-    LinkLost,
-}
-
-/// Where ingest hands what it hears. Called on the client's task: it must never wait, or
-/// the broker buffers for the client without bound.
-pub trait Sink: Send + Sync + 'static {
-    /// One message. False once the hub takes no more (it is stopping).
-    fn message(&self, m: Message<'_>) -> bool;
-    /// What became of a command the client published.
-    fn report(&self, r: Report);
-}
-
-/// The hub's client, not yet connected; [`Ingest::run`] drives it.
-pub struct Ingest {
+/// The hub's client, not yet connected; [`MqttIngest::run`] drives it.
+pub(super) struct MqttIngest {
     opts: IngestOptions,
     client: AsyncClient,
     eventloop: EventLoop,
-    connected: watch::Sender<bool>,
-    received: Arc<AtomicU64>,
     own: OwnQueue,
 }
 
@@ -92,12 +57,12 @@ pub struct Client {
     own: OwnQueue,
 }
 
-impl Publisher for Client {
-    fn connected(&self) -> bool {
+impl Client {
+    pub(super) fn connected(&self) -> bool {
         *self.connected.borrow()
     }
 
-    fn try_publish(&self, topic: &str, payload: &str) -> Result<(), String> {
+    pub(super) fn try_publish(&self, topic: &str, payload: &str) -> Result<(), String> {
         let mut own = self.own.lock().expect("own publishes lock poisoned");
         self.client
             .try_publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
@@ -106,7 +71,13 @@ impl Publisher for Client {
         Ok(())
     }
 
-    fn publish(&self, topic: &str, payload: &[u8], qos: u8, retain: bool) -> Result<(), String> {
+    pub(super) fn publish(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: u8,
+        retain: bool,
+    ) -> Result<(), String> {
         if !self.connected() {
             return Err("the hub's client is not connected to its broker".into());
         }
@@ -130,8 +101,8 @@ impl Publisher for Client {
     }
 }
 
-impl Ingest {
-    pub fn new(opts: IngestOptions) -> Ingest {
+impl MqttIngest {
+    pub(super) fn new(opts: IngestOptions) -> MqttIngest {
         let mut mo = MqttOptions::new(opts.client_id.clone(), opts.host.clone(), opts.port);
         mo.set_keep_alive(Duration::from_secs(30));
         mo.set_clean_start(true);
@@ -148,50 +119,41 @@ impl Ingest {
         mo.set_network_options(net);
         // Room for bursts of commands: a full request queue fails a command instead of waiting.
         let (client, eventloop) = AsyncClient::new(mo, 1024);
-        Ingest {
+        MqttIngest {
             opts,
             client,
             eventloop,
-            connected: watch::channel(false).0,
-            received: Arc::default(),
             own: Arc::default(),
         }
     }
 
-    /// The client's publishing side.
-    pub fn client(&self) -> Client {
+    /// The client's publishing side; `connected` is true while it is connected and subscribed.
+    pub(super) fn client(&self, connected: watch::Receiver<bool>) -> Client {
         Client {
             client: self.client.clone(),
-            connected: self.connected.subscribe(),
+            connected,
             own: self.own.clone(),
         }
     }
 
-    /// True while the client is connected and subscribed.
-    pub fn connected(&self) -> watch::Receiver<bool> {
-        self.connected.subscribe()
-    }
-
-    /// Messages received since the start.
-    pub fn received(&self) -> Arc<AtomicU64> {
-        self.received.clone()
-    }
-
     /// Runs until `shutdown` turns true, reconnecting with back-off when the broker goes away;
     /// then drains what the broker already sent.
-    pub async fn run(self, sink: Arc<dyn Sink>, mut shutdown: watch::Receiver<bool>) {
-        let Ingest {
+    pub(super) async fn run(
+        self,
+        sink: Arc<dyn Sink>,
+        connected: watch::Sender<bool>,
+        received: Arc<AtomicU64>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let MqttIngest {
             opts,
             client,
             mut eventloop,
-            connected,
-            received,
             own,
         } = self;
-        let live = opts.live_retained.clone();
-        let hand = |p: &Publish| {
+        let hand = async |p: &Publish| {
             received.fetch_add(1, Ordering::Relaxed);
-            handle(&*sink, p, live.as_deref())
+            handle(&*sink, p).await
         };
         // Packet ids of the page's own QoS 1/2 publishes, whose acks are not the tracker's.
         let mut others: HashSet<u16> = HashSet::new();
@@ -203,7 +165,7 @@ impl Ingest {
             };
             match event {
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if !hand(&p) {
+                    if !hand(&p).await {
                         break;
                     }
                 }
@@ -229,7 +191,7 @@ impl Ingest {
                                 retained: false,
                                 kept: retain,
                             };
-                            if !sink.message(heard) {
+                            if !sink.message(heard).await {
                                 break;
                             }
                         }
@@ -255,7 +217,7 @@ impl Ingest {
                         // QoS 2, so each message arrives at the QoS it was published with.
                         qos: QoS::ExactlyOnce,
                         nolocal: true,
-                        preserve_retain: live.is_some(),
+                        preserve_retain: false,
                         retain_forward_rule: RetainForwardRule::OnEverySubscribe,
                     };
                     if let Err(e) = client.subscribe_many([filter]).await {
@@ -296,7 +258,7 @@ impl Ingest {
                 loop {
                     match eventloop.poll().await {
                         Ok(Event::Incoming(Packet::Publish(p))) => {
-                            if !hand(&p) {
+                            if !hand(&p).await {
                                 return;
                             }
                         }
@@ -319,24 +281,14 @@ fn lost(own: &OwnQueue, others: &mut HashSet<u16>) {
 }
 
 /// Hands one PUBLISH to the sink. A topic that is not UTF-8 cannot have reached a conforming
-/// broker's subscribers; it is skipped.
-fn handle(
-    sink: &dyn Sink,
-    p: &Publish,
-    live: Option<&(dyn Fn(&str) -> bool + Send + Sync)>,
-) -> bool {
+/// broker's subscribers; it is skipped. Without retain-as-published only replays from the
+/// broker's store carry the retain flag, and an empty message is taken as what it nearly
+/// always is: the MQTT way to clear a retained one.
+async fn handle(sink: &dyn Sink, p: &Publish) -> bool {
     let Ok(topic) = std::str::from_utf8(&p.topic) else {
         return true;
     };
-    let (retained, kept) = match (p.retain, live) {
-        // Retain-as-published: the broker says whether this one was just set.
-        (true, Some(live)) if live(topic) => (false, true),
-        (true, _) => (true, false),
-        // Without retain-as-published, an empty message is taken as what it nearly always
-        // is: the MQTT way to clear a retained one.
-        (false, None) => (false, p.payload.is_empty()),
-        (false, Some(_)) => (false, false),
-    };
+    let (retained, kept) = (p.retain, !p.retain && p.payload.is_empty());
     sink.message(Message {
         topic,
         payload: &p.payload,
@@ -344,6 +296,7 @@ fn handle(
         retained,
         kept,
     })
+    .await
 }
 
 /// The MQTT 5 reason code of a PUBACK (rumqttc keeps its own mapping private).

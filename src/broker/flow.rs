@@ -1,0 +1,255 @@
+//! What the hub adds to rmqtt's publish path. rmqtt awaits its `MessagePublish` hook in the
+//! publisher's own connection task, before it routes the message and before it acknowledges
+//! it, so a hook that waits holds that one publisher back: its PUBACK (or PUBREC) waits and
+//! its socket is not read, which is MQTT's own back-pressure (Receive Maximum, then TCP).
+//!
+//! - **Tap**: the hub hears every message a client may publish in-process, through a [`Tap`]
+//!   it sets (no second delivery, no re-encoding, no loopback socket). The tap may wait: the
+//!   recorder paces publishers that way instead of dropping readings.
+//! - **Pacing**: a QoS 1/2 publish waits while a connected subscriber of its topic has its
+//!   queue half full, so rmqtt's queue (which drops the oldest QoS 1/2 message when full,
+//!   after the publisher was told its message was accepted) never overflows for it. A
+//!   subscriber that stays that full for [`BrokerLimits::pace_limit`] is taken for stalled:
+//!   publishers stop waiting for it until it has drained to a quarter, and what overflows its
+//!   queue is dropped and counted, as in every other broker. QoS 0 is never paced.
+//!
+//! The subscribers' queues of each topic are cached and the cache forgotten at any connect,
+//! disconnect, subscribe or unsubscribe, so a publish costs one map lookup and a length read
+//! per subscriber.
+//!
+//! [`BrokerLimits::pace_limit`]: super::BrokerLimits::pace_limit
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use rmqtt::codec::v5::PublishProperties;
+use rmqtt::context::ServerContext;
+use rmqtt::hook::{Handler, HookResult, Parameter, ReturnType};
+use rmqtt::session::{Session, SessionState};
+use rmqtt::types::{
+    ClientId, CodecPublish, From, Id, MessageQueue, Publish, QoS, TopicName, UserName,
+};
+use tokio::time::Instant;
+
+use super::{BrokerHandle, MessageCounters};
+use crate::access::Access;
+use crate::acl::Request;
+
+/// A message a client published, as the hub hears it.
+pub struct Heard<'a> {
+    pub topic: &'a str,
+    pub payload: &'a Bytes,
+    pub qos: u8,
+    /// Published to be kept (the retain flag of a live publish: the broker never replays
+    /// retained messages to the tap).
+    pub retain: bool,
+}
+
+/// Where the broker hands what clients publish. Called in the publisher's task: the
+/// publisher waits until it returns.
+#[async_trait]
+pub trait Tap: Send + Sync + 'static {
+    async fn message(&self, m: Heard<'_>);
+}
+
+/// The tap the hub set, if any; cleared when the hub stops listening.
+pub(super) type TapSlot = Arc<RwLock<Option<Arc<dyn Tap>>>>;
+
+/// Queues of at most this many topics are remembered before the cache starts over.
+const MAX_CACHED_TOPICS: usize = 10_000;
+
+/// How often a paced publisher looks at the queue it waits for.
+const PACE_POLL: Duration = Duration::from_millis(1);
+
+pub(super) struct Flow {
+    pub(super) scx: ServerContext,
+    pub(super) access: Access,
+    pub(super) tap: TapSlot,
+    pub(super) counters: Arc<MessageCounters>,
+    pub(super) pace_limit: Duration,
+    pub(super) queues: Mutex<HashMap<TopicName, Vec<Weak<MessageQueue>>>>,
+    /// Queues taken for stalled, by address.
+    pub(super) stalled: Mutex<HashSet<usize>>,
+}
+
+/// [`Flow`] as a handler of several hook types.
+pub(super) struct FlowHook(pub(super) Arc<Flow>);
+
+#[async_trait]
+impl Handler for FlowHook {
+    async fn hook(&self, param: &Parameter, acc: Option<HookResult>) -> ReturnType {
+        let flow = &self.0;
+        match param {
+            // `None` is the broker's own ($SYS); a leading `$` is no device's.
+            Parameter::MessagePublish(Some(s), from, p) if !p.topic.starts_with('$') => {
+                flow.hear(s, p).await;
+                if p.qos != QoS::AtMostOnce && !flow.pace_limit.is_zero() {
+                    flow.pace(from, &p.topic).await;
+                }
+            }
+            Parameter::ClientConnected(_)
+            | Parameter::ClientDisconnected(..)
+            | Parameter::SessionSubscribed(..)
+            | Parameter::SessionUnsubscribed(..)
+            | Parameter::SessionTerminated(..) => {
+                flow.queues.lock().expect("queues lock").clear();
+            }
+            _ => {}
+        }
+        (true, acc)
+    }
+}
+
+impl Flow {
+    /// Hands the message to the tap when its publisher may publish it: this hook runs before
+    /// rmqtt's rule check, which then refuses it.
+    async fn hear(&self, s: &Session, p: &Publish) {
+        let tap = self.tap.read().expect("tap lock").clone();
+        let Some(tap) = tap else { return };
+        let may = s.superuser().await.unwrap_or(false)
+            || self.access.allowed(
+                s.id.username.as_deref(),
+                &s.id.client_id,
+                Request::Publish,
+                &p.topic,
+            );
+        if may {
+            let heard = Heard {
+                topic: &p.topic,
+                payload: &p.payload,
+                qos: p.qos.value(),
+                retain: p.retain,
+            };
+            tap.message(heard).await;
+        }
+    }
+
+    /// Waits while a connected subscriber of `topic` has its queue half full.
+    async fn pace(&self, from: &From, topic: &TopicName) {
+        for q in self.subscriber_queues(from, topic).await {
+            let Some(q) = q.upgrade() else { continue };
+            let cap = q.capacity();
+            let key = Arc::as_ptr(&q) as usize;
+            if self.is_stalled(key, q.len(), cap) || q.len() < cap / 2 {
+                continue;
+            }
+            self.counters.paced.fetch_add(1, Ordering::Relaxed);
+            let deadline = Instant::now() + self.pace_limit;
+            while q.len() >= cap / 2 {
+                if Instant::now() >= deadline {
+                    self.counters.stalled.fetch_add(1, Ordering::Relaxed);
+                    self.stalled.lock().expect("stalled lock").insert(key);
+                    tracing::warn!(
+                        "a subscriber of {topic} has not read for {:?}: publishers no longer wait for it",
+                        self.pace_limit
+                    );
+                    break;
+                }
+                tokio::time::sleep(PACE_POLL).await;
+            }
+        }
+    }
+
+    /// Whether publishers stopped waiting for this queue; it is forgiven once drained to a
+    /// quarter.
+    fn is_stalled(&self, key: usize, len: usize, cap: usize) -> bool {
+        let mut stalled = self.stalled.lock().expect("stalled lock");
+        if stalled.is_empty() || !stalled.contains(&key) {
+            return false;
+        }
+        if len <= cap / 4 {
+            stalled.remove(&key);
+            return false;
+        }
+        true
+    }
+
+    /// The queues of the connected sessions subscribed to `topic` (not the publisher's own
+    /// when it subscribed with noLocal), from the cache or the router.
+    async fn subscriber_queues(&self, from: &From, topic: &TopicName) -> Vec<Weak<MessageQueue>> {
+        if let Some(q) = self.queues.lock().expect("queues lock").get(topic) {
+            return q.clone();
+        }
+        let Ok(matches) = self
+            .scx
+            .extends
+            .router()
+            .await
+            .matches(from.id.clone(), topic)
+            .await
+        else {
+            return Vec::new();
+        };
+        let shared = self.scx.extends.shared().await;
+        let mut found = Vec::new();
+        for (node, relations) in matches {
+            for (_, client_id, ..) in relations {
+                let Some(s) = shared.entry(Id::from(node, client_id)).session() else {
+                    continue;
+                };
+                // An offline session's queue fills until it returns: nobody waits for that.
+                if s.connected().await.unwrap_or(false) {
+                    found.push(Arc::downgrade(s.deliver_queue()));
+                }
+            }
+        }
+        drop(shared);
+        let mut cache = self.queues.lock().expect("queues lock");
+        if cache.len() >= MAX_CACHED_TOPICS {
+            cache.clear();
+        }
+        cache.insert(topic.clone(), found.clone());
+        found
+    }
+}
+
+/// The client id the hub's own messages carry.
+const HUB_ID: &str = "hearth-hub";
+
+impl BrokerHandle {
+    /// Sets where the broker hands every message clients publish, or stops handing them.
+    pub fn set_tap(&self, tap: Option<Arc<dyn Tap>>) {
+        *self.tap.write().expect("tap lock") = tap;
+    }
+
+    /// Publishes a message of the hub's own, in-process, to every subscriber (and to the
+    /// retained store with `retain`). It does not pass through the tap: the caller hears it.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        payload: Bytes,
+        qos: u8,
+        retain: bool,
+    ) -> anyhow::Result<()> {
+        let qos = match qos {
+            0 => QoS::AtMostOnce,
+            1 => QoS::AtLeastOnce,
+            2 => QoS::ExactlyOnce,
+            _ => anyhow::bail!("QoS {qos} does not exist"),
+        };
+        let from = From::from_system(Id::new(
+            self.scx.node.id(),
+            0,
+            None,
+            None,
+            ClientId::from_static(HUB_ID),
+            Some(UserName::from(HUB_ID)),
+        ));
+        let p = CodecPublish {
+            dup: false,
+            retain,
+            qos,
+            topic: TopicName::from(topic),
+            packet_id: None,
+            payload,
+            properties: Some(PublishProperties::default()),
+        };
+        let p = <CodecPublish as Into<Publish>>::into(p).create_time(crate::now_ms());
+        SessionState::forwards(&self.scx, from, p, false, None).await?;
+        Ok(())
+    }
+}
