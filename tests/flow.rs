@@ -190,3 +190,40 @@ async fn the_recorder_keeps_every_reading_of_a_burst_larger_than_its_queues() {
         assert_eq!(count_rows(&db, &topic, "").await as usize, EACH, "{topic}");
     }
 }
+
+/// A client's own queue does not drain while it waits, so a publisher never waits for its
+/// own full queue (an automation that subscribes to `#` and publishes commands).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_never_waits_for_its_own_queue() {
+    let mut flags = listeners_off(&["--mqtt-listen"]);
+    flags.extend(["--pace-limit", "60"]);
+    let hub = HubProcess::start(&flags);
+    let port = hub.mqtt.port();
+    let mut so = options("automation", port);
+    so.set_manual_acks(true);
+    let (me, mut mel) = AsyncClient::new(so, 100);
+    subscribed(&me, &mut mel, "auto/#", QoS::AtLeastOnce).await;
+    // Its queue fills with a sensor's messages it does not acknowledge.
+    let sensor = publisher("auto-sensor", port, "auto/sensor", QoS::AtLeastOnce, 2000);
+    eventually(
+        30,
+        "the sensor held back by the automation's full queue",
+        || {
+            let a = sensor.load(Ordering::Relaxed);
+            async move { (a > 500).then_some(()) }
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    me.publish("auto/command", QoS::AtLeastOnce, false, "ON")
+        .await
+        .unwrap();
+    within(10, "the automation's own publish acknowledged", async {
+        loop {
+            if let Event::Incoming(Packet::PubAck(_)) = mel.poll().await.expect("automation") {
+                return;
+            }
+        }
+    })
+    .await;
+}

@@ -59,6 +59,9 @@ pub trait Tap: Send + Sync + 'static {
 /// The tap the hub set, if any; cleared when the hub stops listening.
 pub(super) type TapSlot = Arc<RwLock<Option<Arc<dyn Tap>>>>;
 
+/// A connected subscriber's client id and queue.
+type Subscriber = (ClientId, Weak<MessageQueue>);
+
 /// Queues of at most this many topics are remembered before the cache starts over.
 const MAX_CACHED_TOPICS: usize = 10_000;
 
@@ -71,9 +74,13 @@ pub(super) struct Flow {
     pub(super) tap: TapSlot,
     pub(super) counters: Arc<MessageCounters>,
     pub(super) pace_limit: Duration,
-    pub(super) queues: Mutex<HashMap<TopicName, Vec<Weak<MessageQueue>>>>,
+    pub(super) queues: Mutex<HashMap<TopicName, Vec<Subscriber>>>,
     /// Queues taken for stalled, by address.
     pub(super) stalled: Mutex<HashSet<usize>>,
+    /// Publishers waiting right now. Their own queues do not drain while they wait (one task
+    /// reads and writes a connection), so nobody waits for those: two clients publishing to
+    /// each other's topics would otherwise wait for each other until the pace limit.
+    pub(super) waiting: Mutex<HashSet<ClientId>>,
 }
 
 /// [`Flow`] as a handler of several hook types.
@@ -128,18 +135,26 @@ impl Flow {
         }
     }
 
-    /// Waits while a connected subscriber of `topic` has its queue half full.
+    /// Waits while a connected subscriber of `topic` (other than the publisher, and other
+    /// than one waiting itself) has its queue half full.
     async fn pace(&self, from: &From, topic: &TopicName) {
-        for q in self.subscriber_queues(from, topic).await {
+        for (owner, q) in self.subscriber_queues(from, topic).await {
             let Some(q) = q.upgrade() else { continue };
             let cap = q.capacity();
             let key = Arc::as_ptr(&q) as usize;
-            if self.is_stalled(key, q.len(), cap) || q.len() < cap / 2 {
+            if owner == from.id.client_id || q.len() < cap / 2 || self.is_stalled(key, q.len(), cap)
+            {
                 continue;
             }
+            let me = from.id.client_id.clone();
+            self.waiting
+                .lock()
+                .expect("waiting lock")
+                .insert(me.clone());
             self.counters.paced.fetch_add(1, Ordering::Relaxed);
             let deadline = Instant::now() + self.pace_limit;
-            while q.len() >= cap / 2 {
+            while q.len() >= cap / 2 && !self.waiting.lock().expect("waiting lock").contains(&owner)
+            {
                 if Instant::now() >= deadline {
                     self.counters.stalled.fetch_add(1, Ordering::Relaxed);
                     self.stalled.lock().expect("stalled lock").insert(key);
@@ -151,6 +166,7 @@ impl Flow {
                 }
                 tokio::time::sleep(PACE_POLL).await;
             }
+            self.waiting.lock().expect("waiting lock").remove(&me);
         }
     }
 
@@ -170,7 +186,7 @@ impl Flow {
 
     /// The queues of the connected sessions subscribed to `topic` (not the publisher's own
     /// when it subscribed with noLocal), from the cache or the router.
-    async fn subscriber_queues(&self, from: &From, topic: &TopicName) -> Vec<Weak<MessageQueue>> {
+    async fn subscriber_queues(&self, from: &From, topic: &TopicName) -> Vec<Subscriber> {
         if let Some(q) = self.queues.lock().expect("queues lock").get(topic) {
             return q.clone();
         }
@@ -188,12 +204,12 @@ impl Flow {
         let mut found = Vec::new();
         for (node, relations) in matches {
             for (_, client_id, ..) in relations {
-                let Some(s) = shared.entry(Id::from(node, client_id)).session() else {
+                let Some(s) = shared.entry(Id::from(node, client_id.clone())).session() else {
                     continue;
                 };
                 // An offline session's queue fills until it returns: nobody waits for that.
                 if s.connected().await.unwrap_or(false) {
-                    found.push(Arc::downgrade(s.deliver_queue()));
+                    found.push((client_id, Arc::downgrade(s.deliver_queue())));
                 }
             }
         }

@@ -256,6 +256,7 @@ impl Broker {
             pace_limit: opts.limits.pace_limit,
             queues: Mutex::default(),
             stalled: Mutex::default(),
+            waiting: Mutex::default(),
         };
         register_hooks(&scx, &counters, &opts.access, &sessions, flow).await;
 
