@@ -408,6 +408,47 @@ async fn events_arrive_in_order() {
     );
 }
 
+/// A sensor reporting 20 times in a second costs a listener 20 `reading` events but at most
+/// two `device_updated` (one at once, the rest folded into one a second later, carrying the
+/// last value); a light's state change is announced at once.
+#[tokio::test]
+async fn device_updates_are_folded_per_second_but_a_light_is_told_at_once() {
+    let (hub, http) = den().await;
+    let port = hub.port();
+    let mut ev = Events::open(http, Some("reading,device_updated")).await;
+    let lines: Vec<String> = (0..20).map(|i| format!("{}", 20 + i)).collect();
+    tokio::task::spawn_blocking(move || mosquitto_pub_lines(port, "home/den/temperature", &lines))
+        .await
+        .unwrap();
+    let (mut readings, mut updates, mut last_value) = (0, 0, None);
+    while let Some(e) = ev.next(3).await {
+        if e["type"] == "reading" && e["topic"] == "home/den/temperature" {
+            readings += 1;
+        } else if e["type"] == "device_updated" && e["id"] == "den/temperature" {
+            updates += 1;
+            last_value = Some(e["readings"].clone());
+        }
+    }
+    assert_eq!(readings, 20);
+    assert!(
+        (1..=2).contains(&updates),
+        "{updates} device_updated for 20 readings"
+    );
+    assert!(
+        last_value.as_ref().unwrap().to_string().contains("39"),
+        "the last update carries the last value: {last_value:?}"
+    );
+
+    let mut ev = Events::open(http, Some("device_updated")).await;
+    for state in ["ON", "OFF", "ON"] {
+        mosquitto_pub(port, &["-t", "home/den/light", "-m", state, "-q", "1"]);
+        let e = ev
+            .until(1, "the light's update", |e| e["id"] == "den/light")
+            .await;
+        assert_eq!(e["light"]["state"], state.to_lowercase(), "{e}");
+    }
+}
+
 /// A client that reads too slowly is sent a close frame (1008) and dropped; one that stops
 /// reading altogether is dropped; neither holds back the hub or another client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -415,11 +456,11 @@ async fn slow_and_stuck_event_clients_are_dropped() {
     let hub = HubProcess::start(&[]);
     let http = hub.http.unwrap();
     let mut good = Events::open(http, Some("reading")).await;
-    let mut slow = Events::open(http, Some("device_updated")).await;
-    let stuck = Events::open(http, Some("device_updated")).await;
+    let mut slow = Events::open(http, Some("reading")).await;
+    let stuck = Events::open(http, Some("reading")).await;
 
-    // Far more device updates (each carrying its ~500-byte payload) than the hub buffers per
-    // client.
+    // Far more readings than the hub buffers per client (8,192 events), each message with a
+    // ~500-byte payload.
     let n = 60_000;
     let port = hub.port();
     let flood = tokio::task::spawn_blocking(move || {

@@ -1,6 +1,8 @@
 //! Devices as the dashboard shows them: what the registry describes, with a light's state
 //! and latest command from the tracker; switching lights and reading their log.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
@@ -70,6 +72,17 @@ pub struct FavouritesChange {
 }
 
 const TEMPERATURE_UNIT: &str = "temperature_unit";
+
+/// One device's `device_updated` is sent at most this often (ms), unless a light's state
+/// changed: a sensor reporting ten times a second costs its listeners one view a second.
+const DEVICE_EVERY_MS: i64 = 1000;
+
+/// Devices announced lately, and those whose change waits for the next tick.
+#[derive(Default)]
+pub(super) struct Throttle {
+    last: HashMap<String, i64>,
+    pending: HashSet<String>,
+}
 
 /// The most favourite devices a household keeps.
 pub const MAX_FAVOURITES: usize = 500;
@@ -165,7 +178,7 @@ impl Api {
     }
 
     /// Tells listeners a device went away (`device_removed`).
-    pub fn announce_removed(&self, id: &str) {
+    fn announce_removed(&self, id: &str) {
         self.parts()
             .bus
             .send_with(|| Event::DeviceRemoved(RemovedDevice { id: id.to_string() }));
@@ -255,7 +268,56 @@ impl Api {
     }
 
     /// Tells listeners how a device stands now (`device_updated`).
-    pub fn announce_device(&self, info: DeviceInfo) {
+    /// A device changed: `device_updated` (or `device_removed`) now, or, when it was sent
+    /// less than a second ago and no light's state changed (`urgent`), at the next tick of
+    /// [`Api::run_topic_changes`]. Nothing when nobody listens.
+    pub fn device_changed(&self, id: &str, urgent: bool, now: i64) {
+        if !self.has_listeners() {
+            return;
+        }
+        {
+            let mut t = self.inner.devices.lock().expect("device throttle lock");
+            let recent = t.last.get(id).is_some_and(|&at| now - at < DEVICE_EVERY_MS);
+            if recent && !urgent {
+                t.pending.insert(id.to_string());
+                return;
+            }
+            t.last.insert(id.to_string(), now);
+            t.pending.remove(id);
+        }
+        self.announce_current(id, now);
+    }
+
+    /// Sends the device changes held back for a second.
+    pub(super) fn flush_device_changes(&self, now: i64) {
+        let due: Vec<String> = {
+            let mut t = self.inner.devices.lock().expect("device throttle lock");
+            let Throttle { last, pending } = &mut *t;
+            let due: Vec<String> = pending
+                .iter()
+                .filter(|id| last.get(*id).is_none_or(|&at| now - at >= DEVICE_EVERY_MS))
+                .cloned()
+                .collect();
+            for id in &due {
+                pending.remove(id);
+                last.insert(id.clone(), now);
+            }
+            last.retain(|id, at| now - *at < DEVICE_EVERY_MS || pending.contains(id));
+            due
+        };
+        for id in due {
+            self.announce_current(&id, now);
+        }
+    }
+
+    fn announce_current(&self, id: &str, now: i64) {
+        match self.parts().registry.device_at(id, now) {
+            Some(info) => self.announce_device(info),
+            None => self.announce_removed(id),
+        }
+    }
+
+    fn announce_device(&self, info: DeviceInfo) {
         let bus = &self.parts().bus;
         if bus.has_listeners() {
             let d = self.view(info);

@@ -222,6 +222,7 @@ struct Inner {
     p: Parts,
     started: Instant,
     rates: Mutex<status::Rates>,
+    devices: Mutex<devices::Throttle>,
 }
 
 /// The most history points a caller may ask for.
@@ -236,6 +237,7 @@ impl Api {
                 p: parts,
                 started: Instant::now(),
                 rates: Mutex::default(),
+                devices: Mutex::default(),
             }),
         }
     }

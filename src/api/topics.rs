@@ -313,6 +313,7 @@ impl Api {
             if !watching {
                 continue;
             }
+            self.flush_device_changes(crate::now_ms());
             let change = match p.registry.take_changes() {
                 Some(t) if t.is_empty() => continue,
                 Some(mut topics) => {

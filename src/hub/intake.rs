@@ -35,11 +35,9 @@ impl Sink for Intake {
             }
             // After the tracker, so the view shows a light's command as this reply settled it.
             if self.api.has_listeners() {
+                let urgent = !s.lights.is_empty();
                 for id in &s.devices {
-                    match self.registry.device_at(id, now) {
-                        Some(info) => self.api.announce_device(info),
-                        None => self.api.announce_removed(id),
-                    }
+                    self.api.device_changed(id, urgent, now);
                 }
             }
         }
