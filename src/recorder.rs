@@ -34,7 +34,7 @@ impl Default for RecorderOptions {
         RecorderOptions {
             flush_interval: Duration::from_secs(1),
             max_batch: 20_000,
-            queue: 20_000,
+            queue: 8_192,
             pace_limit: Duration::from_secs(5),
         }
     }

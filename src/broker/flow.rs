@@ -13,14 +13,17 @@
 //!   publishers stop waiting for it until it has drained to a quarter, and what overflows its
 //!   queue is dropped and counted, as in every other broker. QoS 0 is never paced.
 //!
-//! The subscribers' queues of each topic are cached and the cache forgotten at any connect,
-//! disconnect, subscribe or unsubscribe, so a publish costs one map lookup and a length read
-//! per subscriber.
+//! The subscribers of each topic are cached and the cache forgotten at any connect,
+//! disconnect, subscribe or unsubscribe, so a publish costs one map lookup and a counter per
+//! subscriber. A subscriber's fill is its queue's length or, when larger, the messages routed
+//! to it and not yet delivered or dropped (counted through the `MessageDelivered` and
+//! `MessageDropped` hooks): rmqtt hands messages to a session through an unbounded channel
+//! before its queue, where the queue's length does not see them.
 //!
 //! [`BrokerLimits::pace_limit`]: super::BrokerLimits::pace_limit
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -59,8 +62,10 @@ pub trait Tap: Send + Sync + 'static {
 /// The tap the hub set, if any; cleared when the hub stops listening.
 pub(super) type TapSlot = Arc<RwLock<Option<Arc<dyn Tap>>>>;
 
-/// A connected subscriber's client id and queue.
-type Subscriber = (ClientId, Weak<MessageQueue>);
+/// A connected subscriber: its client id, its queue, and how many messages were routed to
+/// it and not yet delivered or dropped (rmqtt passes them through an unbounded channel
+/// before its queue, so the queue's length alone can read low while thousands are on the way).
+type Subscriber = (ClientId, Weak<MessageQueue>, Arc<AtomicUsize>);
 
 /// Queues of at most this many topics are remembered before the cache starts over.
 const MAX_CACHED_TOPICS: usize = 10_000;
@@ -74,7 +79,9 @@ pub(super) struct Flow {
     pub(super) tap: TapSlot,
     pub(super) counters: Arc<MessageCounters>,
     pub(super) pace_limit: Duration,
-    pub(super) queues: Mutex<HashMap<TopicName, Vec<Subscriber>>>,
+    pub(super) queues: Mutex<HashMap<TopicName, Arc<[Subscriber]>>>,
+    /// Messages routed to each connected subscriber and not yet delivered or dropped.
+    pub(super) routed: Mutex<HashMap<ClientId, Arc<AtomicUsize>>>,
     /// Queues taken for stalled, by address.
     pub(super) stalled: Mutex<HashSet<usize>>,
     /// Publishers waiting right now. Their own queues do not drain while they wait (one task
@@ -94,12 +101,26 @@ impl Handler for FlowHook {
             // `None` is the broker's own ($SYS); a leading `$` is no device's.
             Parameter::MessagePublish(Some(s), from, p) if !p.topic.starts_with('$') => {
                 flow.hear(s, p).await;
+                let subscribers = flow.subscribers(from, &p.topic).await;
                 if p.qos != QoS::AtMostOnce && !flow.pace_limit.is_zero() {
-                    flow.pace(from, &p.topic).await;
+                    flow.pace(from, &p.topic, &subscribers).await;
+                }
+                for (owner, _, routed) in subscribers.iter() {
+                    if *owner != from.id.client_id {
+                        routed.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
+            Parameter::MessageDelivered(s, ..) => flow.left_queue(&s.id.client_id),
+            Parameter::MessageDropped(Some(to), ..) => flow.left_queue(&to.client_id),
+            Parameter::ClientDisconnected(s, _) => {
+                flow.queues.lock().expect("queues lock").clear();
+                flow.routed
+                    .lock()
+                    .expect("routed lock")
+                    .remove(&s.id.client_id);
+            }
             Parameter::ClientConnected(_)
-            | Parameter::ClientDisconnected(..)
             | Parameter::SessionSubscribed(..)
             | Parameter::SessionUnsubscribed(..)
             | Parameter::SessionTerminated(..) => {
@@ -135,14 +156,22 @@ impl Flow {
         }
     }
 
+    /// A message left a subscriber's queue (delivered, or dropped).
+    fn left_queue(&self, client_id: &ClientId) {
+        if let Some(n) = self.routed.lock().expect("routed lock").get(client_id) {
+            let _ = n.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+        }
+    }
+
     /// Waits while a connected subscriber of `topic` (other than the publisher, and other
-    /// than one waiting itself) has its queue half full.
-    async fn pace(&self, from: &From, topic: &TopicName) {
-        for (owner, q) in self.subscriber_queues(from, topic).await {
+    /// than one waiting itself) has its queue half full, counting what is on its way there.
+    async fn pace(&self, from: &From, topic: &TopicName, subscribers: &[Subscriber]) {
+        for (owner, q, routed) in subscribers {
             let Some(q) = q.upgrade() else { continue };
             let cap = q.capacity();
             let key = Arc::as_ptr(&q) as usize;
-            if owner == from.id.client_id || q.len() < cap / 2 || self.is_stalled(key, q.len(), cap)
+            let fill = || q.len().max(routed.load(Ordering::Relaxed));
+            if *owner == from.id.client_id || fill() < cap / 2 || self.is_stalled(key, fill(), cap)
             {
                 continue;
             }
@@ -153,8 +182,7 @@ impl Flow {
                 .insert(me.clone());
             self.counters.paced.fetch_add(1, Ordering::Relaxed);
             let deadline = Instant::now() + self.pace_limit;
-            while q.len() >= cap / 2 && !self.waiting.lock().expect("waiting lock").contains(&owner)
-            {
+            while fill() >= cap / 2 && !self.waiting.lock().expect("waiting lock").contains(owner) {
                 if Instant::now() >= deadline {
                     self.counters.stalled.fetch_add(1, Ordering::Relaxed);
                     self.stalled.lock().expect("stalled lock").insert(key);
@@ -186,7 +214,7 @@ impl Flow {
 
     /// The queues of the connected sessions subscribed to `topic` (not the publisher's own
     /// when it subscribed with noLocal), from the cache or the router.
-    async fn subscriber_queues(&self, from: &From, topic: &TopicName) -> Vec<Subscriber> {
+    async fn subscribers(&self, from: &From, topic: &TopicName) -> Arc<[Subscriber]> {
         if let Some(q) = self.queues.lock().expect("queues lock").get(topic) {
             return q.clone();
         }
@@ -198,7 +226,7 @@ impl Flow {
             .matches(from.id.clone(), topic)
             .await
         else {
-            return Vec::new();
+            return Arc::new([]);
         };
         let shared = self.scx.extends.shared().await;
         let mut found = Vec::new();
@@ -209,7 +237,14 @@ impl Flow {
                 };
                 // An offline session's queue fills until it returns: nobody waits for that.
                 if s.connected().await.unwrap_or(false) {
-                    found.push((client_id, Arc::downgrade(s.deliver_queue())));
+                    let routed = self
+                        .routed
+                        .lock()
+                        .expect("routed lock")
+                        .entry(client_id.clone())
+                        .or_default()
+                        .clone();
+                    found.push((client_id, Arc::downgrade(s.deliver_queue()), routed));
                 }
             }
         }
@@ -218,6 +253,7 @@ impl Flow {
         if cache.len() >= MAX_CACHED_TOPICS {
             cache.clear();
         }
+        let found: Arc<[Subscriber]> = found.into();
         cache.insert(topic.clone(), found.clone());
         found
     }

@@ -257,6 +257,7 @@ impl Broker {
             queues: Mutex::default(),
             stalled: Mutex::default(),
             waiting: Mutex::default(),
+            routed: Mutex::default(),
         };
         register_hooks(&scx, &counters, &opts.access, &sessions, flow).await;
 
@@ -335,6 +336,8 @@ async fn register_hooks(
     let flow = Arc::new(flow);
     for t in [
         Type::MessagePublish,
+        Type::MessageDelivered,
+        Type::MessageDropped,
         Type::ClientConnected,
         Type::ClientDisconnected,
         Type::SessionSubscribed,

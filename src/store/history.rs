@@ -174,7 +174,9 @@ impl Store {
              LEFT JOIN series s ON s.topic = q.topic AND s.field = q.field \
              LEFT JOIN series_units u ON u.topic = q.topic AND u.field = q.field"
         );
+        // One statement per batch size: not kept prepared (see `insert_readings`).
         let mut query = sqlx::query(AssertSqlSafe(sql))
+            .persistent(false)
             .bind(from * 1000)
             .bind(to * 1000);
         for (i, (topic, field)) in series.iter().enumerate() {
@@ -207,7 +209,7 @@ impl Store {
                 placeholders(these.len(), 5, 0),
                 resolution.batch_sql()
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
             for (i, id, p) in &these {
                 query = query
                     .bind(*i as i64)

@@ -148,7 +148,13 @@ impl Store {
                     .push_bind(r.ts_ms)
                     .push_bind(r.value);
             });
-            qb.build().execute(&mut *tx).await?;
+            // Only the full chunk's statement is kept prepared: every other length is its own
+            // statement, and caching each (sqlx keeps 100 per connection) grew the hub by tens
+            // of MB over ten minutes of readings.
+            qb.build()
+                .persistent(chunk.len() == INSERT_CHUNK)
+                .execute(&mut *tx)
+                .await?;
         }
         for (table, aggs) in [("rollup_minute", &minutes), ("rollup_hour", &hours)] {
             let rows: Vec<_> = aggs.iter().collect();
@@ -169,7 +175,10 @@ impl Store {
                      count = count + excluded.count, sum = sum + excluded.sum, \
                      min = MIN(min, excluded.min), max = MAX(max, excluded.max)",
                 );
-                qb.build().execute(&mut *tx).await?;
+                qb.build()
+                    .persistent(chunk.len() == INSERT_CHUNK / 2)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         tx.commit().await?;
