@@ -133,6 +133,11 @@ pub async fn light(
 ) -> tokio::task::JoinHandle<()> {
     let mut mo = MqttOptions::new(id, mqtt.ip().to_string(), mqtt.port());
     mo.set_keep_alive(Duration::from_secs(30));
+    // Without it the reply waits behind the command's PUBACK for the broker's delayed ACK
+    // (Nagle's algorithm): 40 ms a command, the client's doing, not the hub's.
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    mo.set_network_options(net);
     let (client, mut el) = AsyncClient::new(mo, 64);
     let status = status_topic.to_string();
     let command = command_topic.to_string();
