@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -25,7 +25,8 @@ pub struct RecorderOptions {
     pub queue: usize,
     /// Longest [`Recorder::record_paced`] waits for room before it drops the sample and
     /// counts it: a writer that long behind is stuck (a failing disk), and the broker must
-    /// keep routing meanwhile.
+    /// keep routing meanwhile. With the broker's pace limit it stays under rmqtt's 5 s
+    /// session takeover.
     pub pace_limit: Duration,
 }
 
@@ -35,7 +36,7 @@ impl Default for RecorderOptions {
             flush_interval: Duration::from_secs(1),
             max_batch: 20_000,
             queue: 8_192,
-            pace_limit: Duration::from_secs(5),
+            pace_limit: Duration::from_secs(1),
         }
     }
 }
@@ -72,6 +73,9 @@ pub struct Recorder {
     tx: mpsc::Sender<Msg>,
     stats: Arc<RecorderStats>,
     pace_limit: Duration,
+    /// Set when a sample waited the whole pace limit; until the queue is half empty again,
+    /// samples that find it full are dropped at once instead of each waiting the limit.
+    stuck: Arc<AtomicBool>,
 }
 
 /// Topics whose series ids the writer remembers.
@@ -93,6 +97,7 @@ impl Recorder {
                 tx,
                 stats,
                 pace_limit,
+                stuck: Arc::default(),
             },
             task,
         )
@@ -113,17 +118,28 @@ impl Recorder {
             Err(mpsc::error::TrySendError::Closed(_)) => return false,
             Err(mpsc::error::TrySendError::Full(m)) => m,
         };
+        if self.stuck.load(Ordering::Relaxed) {
+            if self.tx.capacity() < self.tx.max_capacity() / 2 {
+                return self.drop_sample();
+            }
+            self.stuck.store(false, Ordering::Relaxed);
+        }
         self.stats.paced.fetch_add(1, Ordering::Relaxed);
         match tokio::time::timeout(self.pace_limit, self.tx.send(sample)).await {
             Ok(sent) => sent.is_ok(),
             Err(_) => {
-                let n = self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                if n.is_power_of_two() {
-                    tracing::warn!("the recorder is stuck: {} readings dropped so far", n + 1);
-                }
-                true
+                self.stuck.store(true, Ordering::Relaxed);
+                self.drop_sample()
             }
         }
+    }
+
+    fn drop_sample(&self) -> bool {
+        let n = self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        if n.is_power_of_two() {
+            tracing::warn!("the recorder is stuck: {} readings dropped so far", n + 1);
+        }
+        true
     }
 
     /// Commits everything queued before this call.
@@ -320,11 +336,13 @@ mod tests {
             tx,
             stats: Arc::default(),
             pace_limit: opts.pace_limit,
+            stuck: Arc::default(),
         };
         for i in 0..10 {
             assert!(rec.record_paced(sample(i)).await);
         }
-        assert_eq!(rec.stats().paced.load(Ordering::Relaxed), 6);
+        // The first to find it full waits the limit; the rest are dropped at once.
+        assert_eq!(rec.stats().paced.load(Ordering::Relaxed), 1);
         assert_eq!(rec.stats().dropped.load(Ordering::Relaxed), 6);
 
         let store = Store::open_in_memory().await.unwrap();

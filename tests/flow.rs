@@ -67,7 +67,7 @@ fn publisher(id: &str, port: u16, topic: &str, qos: QoS, n: usize) -> Arc<Atomic
     acked
 }
 
-/// A subscriber that takes messages without acknowledging them for `stall`, then
+/// A subscriber that takes messages without acknowledging them for 2 s, then
 /// acknowledges those and every later one, until it holds `n` distinct messages.
 async fn stalled_subscriber_gets_everything(qos: QoS) {
     const N: usize = 3000;
@@ -81,7 +81,8 @@ async fn stalled_subscriber_gets_everything(qos: QoS) {
 
     let mut held = Vec::new();
     let mut seen = HashSet::new();
-    let stall = tokio::time::sleep(Duration::from_secs(3));
+    // Shorter than the pace limit (3 s), past which it would be taken for stalled.
+    let stall = tokio::time::sleep(Duration::from_secs(2));
     tokio::pin!(stall);
     loop {
         tokio::select! {
@@ -196,7 +197,7 @@ async fn the_recorder_keeps_every_reading_of_a_burst_larger_than_its_queues() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publisher_never_waits_for_its_own_queue() {
     let mut flags = listeners_off(&["--mqtt-listen"]);
-    flags.extend(["--pace-limit", "60"]);
+    flags.extend(["--pace-limit", "3"]);
     let hub = HubProcess::start(&flags);
     let port = hub.mqtt.port();
     let mut so = options("automation", port);
@@ -218,7 +219,8 @@ async fn a_publisher_never_waits_for_its_own_queue() {
     me.publish("auto/command", QoS::AtLeastOnce, false, "ON")
         .await
         .unwrap();
-    within(10, "the automation's own publish acknowledged", async {
+    // Well within the pace limit: it did not wait for its own queue.
+    within(1, "the automation's own publish acknowledged", async {
         loop {
             if let Event::Incoming(Packet::PubAck(_)) = mel.poll().await.expect("automation") {
                 return;

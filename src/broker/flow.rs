@@ -23,7 +23,7 @@
 //! [`BrokerLimits::pace_limit`]: super::BrokerLimits::pace_limit
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -82,8 +82,10 @@ pub(super) struct Flow {
     pub(super) queues: Mutex<HashMap<TopicName, Arc<[Subscriber]>>>,
     /// Messages routed to each connected subscriber and not yet delivered or dropped.
     pub(super) routed: Mutex<HashMap<ClientId, Arc<AtomicUsize>>>,
-    /// Queues taken for stalled, by address.
-    pub(super) stalled: Mutex<HashSet<usize>>,
+    /// Subscribers taken for stalled.
+    pub(super) stalled: Mutex<HashSet<ClientId>>,
+    /// Bumped at every cache clear, so a lookup that raced one does not fill the cache.
+    pub(super) epoch: AtomicU64,
     /// Publishers waiting right now. Their own queues do not drain while they wait (one task
     /// reads and writes a connection), so nobody waits for those: two clients publishing to
     /// each other's topics would otherwise wait for each other until the pace limit.
@@ -100,7 +102,10 @@ impl Handler for FlowHook {
         match param {
             // `None` is the broker's own ($SYS); a leading `$` is no device's.
             Parameter::MessagePublish(Some(s), from, p) if !p.topic.starts_with('$') => {
-                flow.hear(s, p).await;
+                // rmqtt refuses it after this hook, and drops it with no subscriber named.
+                if !flow.hear(s, p).await {
+                    return (true, acc);
+                }
                 let subscribers = flow.subscribers(from, &p.topic).await;
                 if p.qos != QoS::AtMostOnce && !flow.pace_limit.is_zero() {
                     flow.pace(from, &p.topic, &subscribers).await;
@@ -114,18 +119,20 @@ impl Handler for FlowHook {
             Parameter::MessageDelivered(s, ..) => flow.left_queue(&s.id.client_id),
             Parameter::MessageDropped(Some(to), ..) => flow.left_queue(&to.client_id),
             Parameter::ClientDisconnected(s, _) => {
-                flow.queues.lock().expect("queues lock").clear();
+                flow.forget_subscribers();
                 flow.routed
                     .lock()
                     .expect("routed lock")
+                    .remove(&s.id.client_id);
+                flow.stalled
+                    .lock()
+                    .expect("stalled lock")
                     .remove(&s.id.client_id);
             }
             Parameter::ClientConnected(_)
             | Parameter::SessionSubscribed(..)
             | Parameter::SessionUnsubscribed(..)
-            | Parameter::SessionTerminated(..) => {
-                flow.queues.lock().expect("queues lock").clear();
-            }
+            | Parameter::SessionTerminated(..) => flow.forget_subscribers(),
             _ => {}
         }
         (true, acc)
@@ -133,11 +140,9 @@ impl Handler for FlowHook {
 }
 
 impl Flow {
-    /// Hands the message to the tap when its publisher may publish it: this hook runs before
-    /// rmqtt's rule check, which then refuses it.
-    async fn hear(&self, s: &Session, p: &Publish) {
-        let tap = self.tap.read().expect("tap lock").clone();
-        let Some(tap) = tap else { return };
+    /// Hands the message to the tap when its publisher may publish it (this hook runs before
+    /// rmqtt's rule check, which then refuses it); says whether it may.
+    async fn hear(&self, s: &Session, p: &Publish) -> bool {
         let may = s.superuser().await.unwrap_or(false)
             || self.access.allowed(
                 s.id.username.as_deref(),
@@ -145,7 +150,8 @@ impl Flow {
                 Request::Publish,
                 &p.topic,
             );
-        if may {
+        let tap = self.tap.read().expect("tap lock").clone();
+        if let (true, Some(tap)) = (may, tap) {
             let heard = Heard {
                 topic: &p.topic,
                 payload: &p.payload,
@@ -154,6 +160,14 @@ impl Flow {
             };
             tap.message(heard).await;
         }
+        may
+    }
+
+    /// Empties the subscriber cache; a lookup begun before does not fill it afterwards.
+    fn forget_subscribers(&self) {
+        let mut cache = self.queues.lock().expect("queues lock");
+        self.epoch.fetch_add(1, Ordering::Relaxed);
+        cache.clear();
     }
 
     /// A message left a subscriber's queue (delivered, or dropped).
@@ -166,26 +180,29 @@ impl Flow {
     /// Waits while a connected subscriber of `topic` (other than the publisher, and other
     /// than one waiting itself) has its queue half full, counting what is on its way there.
     async fn pace(&self, from: &From, topic: &TopicName, subscribers: &[Subscriber]) {
+        // One deadline for the whole publish, however many subscribers are full.
+        let deadline = Instant::now() + self.pace_limit;
+        let me = &from.id.client_id;
         for (owner, q, routed) in subscribers {
             let Some(q) = q.upgrade() else { continue };
             let cap = q.capacity();
-            let key = Arc::as_ptr(&q) as usize;
+            let half = (cap / 2).max(1);
             let fill = || q.len().max(routed.load(Ordering::Relaxed));
-            if *owner == from.id.client_id || fill() < cap / 2 || self.is_stalled(key, fill(), cap)
-            {
+            if owner == me || self.is_stalled(owner, fill(), cap) || fill() < half {
                 continue;
             }
-            let me = from.id.client_id.clone();
             self.waiting
                 .lock()
                 .expect("waiting lock")
                 .insert(me.clone());
             self.counters.paced.fetch_add(1, Ordering::Relaxed);
-            let deadline = Instant::now() + self.pace_limit;
-            while fill() >= cap / 2 && !self.waiting.lock().expect("waiting lock").contains(owner) {
+            while fill() >= half && !self.waiting.lock().expect("waiting lock").contains(owner) {
                 if Instant::now() >= deadline {
                     self.counters.stalled.fetch_add(1, Ordering::Relaxed);
-                    self.stalled.lock().expect("stalled lock").insert(key);
+                    self.stalled
+                        .lock()
+                        .expect("stalled lock")
+                        .insert(owner.clone());
                     tracing::warn!(
                         "a subscriber of {topic} has not read for {:?}: publishers no longer wait for it",
                         self.pace_limit
@@ -194,19 +211,19 @@ impl Flow {
                 }
                 tokio::time::sleep(PACE_POLL).await;
             }
-            self.waiting.lock().expect("waiting lock").remove(&me);
+            self.waiting.lock().expect("waiting lock").remove(me);
         }
     }
 
-    /// Whether publishers stopped waiting for this queue; it is forgiven once drained to a
-    /// quarter.
-    fn is_stalled(&self, key: usize, len: usize, cap: usize) -> bool {
+    /// Whether publishers stopped waiting for this subscriber; it is forgiven once drained
+    /// to a quarter, and forgotten when it disconnects.
+    fn is_stalled(&self, owner: &ClientId, fill: usize, cap: usize) -> bool {
         let mut stalled = self.stalled.lock().expect("stalled lock");
-        if stalled.is_empty() || !stalled.contains(&key) {
+        if stalled.is_empty() || !stalled.contains(owner) {
             return false;
         }
-        if len <= cap / 4 {
-            stalled.remove(&key);
+        if fill <= cap / 4 {
+            stalled.remove(owner);
             return false;
         }
         true
@@ -215,9 +232,13 @@ impl Flow {
     /// The queues of the connected sessions subscribed to `topic` (not the publisher's own
     /// when it subscribed with noLocal), from the cache or the router.
     async fn subscribers(&self, from: &From, topic: &TopicName) -> Arc<[Subscriber]> {
-        if let Some(q) = self.queues.lock().expect("queues lock").get(topic) {
-            return q.clone();
-        }
+        let epoch = {
+            let cache = self.queues.lock().expect("queues lock");
+            if let Some(q) = cache.get(topic) {
+                return q.clone();
+            }
+            self.epoch.load(Ordering::Relaxed)
+        };
         let Ok(matches) = self
             .scx
             .extends
@@ -254,7 +275,9 @@ impl Flow {
             cache.clear();
         }
         let found: Arc<[Subscriber]> = found.into();
-        cache.insert(topic.clone(), found.clone());
+        if self.epoch.load(Ordering::Relaxed) == epoch {
+            cache.insert(topic.clone(), found.clone());
+        }
         found
     }
 }

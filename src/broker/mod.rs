@@ -63,8 +63,8 @@ pub struct BrokerLimits {
     /// Messages queued for one session (offline or slow) before the oldest are dropped;
     /// a QoS 1/2 publisher waits while a connected subscriber's queue is half full.
     pub max_queued_messages: usize,
-    /// Longest a QoS 1/2 publisher waits for one subscriber; past it, the subscriber is taken
-    /// for stalled and its overflow dropped.
+    /// Longest a QoS 1/2 publisher waits for full subscribers; past it, the subscriber is
+    /// taken for stalled and its overflow dropped. At most [`MAX_PACE_LIMIT`].
     pub pace_limit: Duration,
     /// Longest client id accepted.
     pub max_client_id_len: usize,
@@ -79,12 +79,17 @@ impl Default for BrokerLimits {
             max_packet_bytes: 1024 * 1024,
             max_inflight: 32,
             max_queued_messages: 1_000,
-            pace_limit: Duration::from_secs(5),
+            pace_limit: Duration::from_secs(3),
             max_client_id_len: 256,
             handshake_timeout: Duration::from_secs(10),
         }
     }
 }
+
+/// The longest a publisher may be held by pacing. With the recorder's 1 s it stays under the
+/// 5 s rmqtt gives an old session to let go when its client reconnects (a session still held
+/// would live on beside the new one and send the will).
+pub const MAX_PACE_LIMIT: Duration = Duration::from_secs(3);
 
 /// What the broker needs to start.
 pub struct BrokerOptions {
@@ -258,6 +263,7 @@ impl Broker {
             stalled: Mutex::default(),
             waiting: Mutex::default(),
             routed: Mutex::default(),
+            epoch: Default::default(),
         };
         register_hooks(&scx, &counters, &opts.access, &sessions, flow).await;
 

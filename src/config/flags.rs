@@ -97,8 +97,9 @@ pub struct Args {
     /// while a connected subscriber's queue is half full [default: 1000].
     #[arg(long, value_name = "N")]
     pub max_queued_messages: Option<usize>,
-    /// Longest a QoS 1/2 publisher waits for one subscriber's full queue before that
-    /// subscriber is taken for stalled and its overflow dropped; 0 never waits [default: 5].
+    /// Longest a QoS 1/2 publisher waits for a subscriber's full queue before that
+    /// subscriber is taken for stalled and its overflow dropped; 0 never waits (nor does a
+    /// publisher of readings for a full recorder), at most 3 [default: 3].
     #[arg(long, value_name = "SECS")]
     pub pace_limit: Option<u64>,
     /// QoS 1/2 messages in flight to one client before the broker queues [default: 32].

@@ -160,12 +160,14 @@ impl Config {
             limits.max_queued_messages = n;
         }
         if let Some(secs) = args.pace_limit.or(file.pace_limit) {
-            if secs > 3600 {
-                return Err(ConfigError(
-                    "pace-limit must be at most 3600 seconds".into(),
-                ));
+            let limit = Duration::from_secs(secs);
+            if limit > crate::broker::MAX_PACE_LIMIT {
+                return Err(ConfigError(format!(
+                    "pace-limit must be at most {} seconds",
+                    crate::broker::MAX_PACE_LIMIT.as_secs()
+                )));
             }
-            limits.pace_limit = Duration::from_secs(secs);
+            limits.pace_limit = limit;
         }
         if let Some(n) = args.max_inflight.or(file.max_inflight) {
             if n == 0 {

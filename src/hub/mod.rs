@@ -237,6 +237,10 @@ async fn open_store(cfg: &Config) -> Result<Store, HubError> {
 fn start_recorder(cfg: &Config, store: &Store) -> (Recorder, JoinHandle<()>) {
     let opts = RecorderOptions {
         flush_interval: cfg.flush_interval,
+        pace_limit: cfg
+            .limits
+            .pace_limit
+            .min(RecorderOptions::default().pace_limit),
         ..RecorderOptions::default()
     };
     Recorder::start(store.clone(), opts)

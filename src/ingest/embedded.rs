@@ -3,8 +3,9 @@
 //! (light commands, the Topics page's) are published through the broker's handle by one
 //! task, in the order they were queued.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -85,12 +86,18 @@ impl Client {
 struct ToSink {
     sink: Arc<dyn Sink>,
     received: Arc<AtomicU64>,
+    /// While the retained messages are replayed at start: the topics heard live meanwhile,
+    /// whose replay would be older than what the hub already heard.
+    heard_live: Arc<Mutex<Option<HashSet<String>>>>,
 }
 
 #[async_trait]
 impl Tap for ToSink {
     async fn message(&self, m: Heard<'_>) {
         self.received.fetch_add(1, Ordering::Relaxed);
+        if let Some(live) = self.heard_live.lock().expect("heard lock").as_mut() {
+            live.insert(m.topic.to_string());
+        }
         let heard = Message {
             topic: m.topic,
             payload: m.payload,
@@ -127,12 +134,15 @@ impl EmbeddedIngest {
     ) {
         let EmbeddedIngest { broker, tx, mut rx } = self;
         drop(tx);
+        let heard_live = Arc::new(Mutex::new(Some(HashSet::new())));
         let tap = ToSink {
             sink: sink.clone(),
             received: received.clone(),
+            heard_live: heard_live.clone(),
         };
         broker.set_tap(Some(Arc::new(tap)));
-        replay_retained(&broker, &*sink, &received).await;
+        replay_retained(&broker, &*sink, &received, &heard_live).await;
+        heard_live.lock().expect("heard lock").take();
         let _ = connected.send(true);
         // Packet ids for the tracker, which matches each command's report by them.
         let mut pkid: u16 = 0;
@@ -188,10 +198,21 @@ impl EmbeddedIngest {
 }
 
 /// Hands the sink every retained message the broker holds, as a replay: what a client
-/// subscribing to `#` is sent, and how the hub learns its devices again after a restart.
-async fn replay_retained(broker: &BrokerHandle, sink: &dyn Sink, received: &AtomicU64) {
+/// subscribing to `#` is sent, and how the hub learns its devices again after a restart. A
+/// topic already heard live since the tap was set is skipped.
+async fn replay_retained(
+    broker: &BrokerHandle,
+    sink: &dyn Sink,
+    received: &AtomicU64,
+    heard_live: &Mutex<Option<HashSet<String>>>,
+) {
     for m in broker.retained_messages().await {
-        if m.topic.starts_with('$') {
+        let live = heard_live
+            .lock()
+            .expect("heard lock")
+            .as_ref()
+            .is_some_and(|h| h.contains(&m.topic));
+        if m.topic.starts_with('$') || live {
             continue;
         }
         received.fetch_add(1, Ordering::Relaxed);
