@@ -41,62 +41,28 @@ struct Scenario {
     rate: Option<u64>,
 }
 
+/// A scenario at full speed.
+const fn full(name: &'static str, qos: u8, pubs: usize, subs: usize, per_pub: u64) -> Scenario {
+    Scenario {
+        name,
+        qos,
+        pubs,
+        subs,
+        per_pub,
+        rate: None,
+    }
+}
+
 const SCENARIOS: [Scenario; 7] = [
+    full("1→1", 0, 1, 1, 100_000),
+    full("10→1", 0, 10, 1, 10_000),
+    full("1→10", 0, 1, 10, 20_000),
+    full("1→1", 1, 1, 1, 100_000),
+    full("10→1", 1, 10, 1, 10_000),
+    full("1→10", 1, 1, 10, 20_000),
     Scenario {
-        name: "1→1",
-        qos: 0,
-        pubs: 1,
-        subs: 1,
-        per_pub: 100_000,
-        rate: None,
-    },
-    Scenario {
-        name: "10→1",
-        qos: 0,
-        pubs: 10,
-        subs: 1,
-        per_pub: 10_000,
-        rate: None,
-    },
-    Scenario {
-        name: "1→10",
-        qos: 0,
-        pubs: 1,
-        subs: 10,
-        per_pub: 20_000,
-        rate: None,
-    },
-    Scenario {
-        name: "1→1",
-        qos: 1,
-        pubs: 1,
-        subs: 1,
-        per_pub: 100_000,
-        rate: None,
-    },
-    Scenario {
-        name: "10→1",
-        qos: 1,
-        pubs: 10,
-        subs: 1,
-        per_pub: 10_000,
-        rate: None,
-    },
-    Scenario {
-        name: "1→10",
-        qos: 1,
-        pubs: 1,
-        subs: 10,
-        per_pub: 20_000,
-        rate: None,
-    },
-    Scenario {
-        name: "1,000 msg/s",
-        qos: 1,
-        pubs: 1,
-        subs: 1,
-        per_pub: 10_000,
         rate: Some(1000),
+        ..full("1,000 msg/s", 1, 1, 1, 10_000)
     },
 ];
 

@@ -33,6 +33,29 @@ async fn subscribed(client: &AsyncClient, el: &mut EventLoop, filter: &str, qos:
     .await;
 }
 
+/// A subscriber to `filter` that acknowledges only when the test says (`client.ack`).
+async fn manual_subscriber(
+    id: &str,
+    port: u16,
+    filter: &str,
+    qos: QoS,
+) -> (AsyncClient, EventLoop) {
+    let mut o = options(id, port);
+    o.set_manual_acks(true);
+    let (client, mut el) = AsyncClient::new(o, 100);
+    subscribed(&client, &mut el, filter, qos).await;
+    (client, el)
+}
+
+/// Waits until the broker has acknowledged `n` publishes counted by [`publisher`].
+async fn all_acknowledged(acked: &AtomicUsize, n: usize, what: &str) {
+    eventually(30, what, || {
+        let a = acked.load(Ordering::Relaxed);
+        async move { (a == n).then_some(()) }
+    })
+    .await;
+}
+
 /// Publishes `n` messages numbered from 0 on its own task; returns how many the broker has
 /// acknowledged so far (PUBACK, or PUBCOMP for QoS 2).
 fn publisher(id: &str, port: u16, topic: &str, qos: QoS, n: usize) -> Arc<AtomicUsize> {
@@ -73,10 +96,7 @@ async fn stalled_subscriber_gets_everything(qos: QoS) {
     const N: usize = 3000;
     let hub = HubProcess::start(&listeners_off(&["--mqtt-listen"]));
     let port = hub.mqtt.port();
-    let mut so = options("slow-reader", port);
-    so.set_manual_acks(true);
-    let (sub, mut sel) = AsyncClient::new(so, 100);
-    subscribed(&sub, &mut sel, "flow/t", qos).await;
+    let (sub, mut sel) = manual_subscriber("slow-reader", port, "flow/t", qos).await;
     let acked = publisher("fast-writer", port, "flow/t", qos, N);
 
     let mut held = Vec::new();
@@ -114,11 +134,7 @@ async fn stalled_subscriber_gets_everything(qos: QoS) {
         }
     })
     .await;
-    eventually(30, "every publish acknowledged", || {
-        let a = acked.load(Ordering::Relaxed);
-        async move { (a == N).then_some(()) }
-    })
-    .await;
+    all_acknowledged(&acked, N, "every publish acknowledged").await;
     let expected: HashSet<_> = (0..N).map(|i| bytes::Bytes::from(i.to_string())).collect();
     assert_eq!(seen, expected);
 }
@@ -142,19 +158,14 @@ async fn a_subscriber_that_never_reads_holds_publishers_only_for_the_pace_limit(
     flags.extend(["--pace-limit", "1"]);
     let hub = HubProcess::start(&flags);
     let port = hub.mqtt.port();
-    let mut so = options("stuck-reader", port);
-    so.set_manual_acks(true);
-    let (sub, mut sel) = AsyncClient::new(so, 100);
-    subscribed(&sub, &mut sel, "flow/stuck", QoS::AtLeastOnce).await;
+    let (sub, mut sel) =
+        manual_subscriber("stuck-reader", port, "flow/stuck", QoS::AtLeastOnce).await;
     tokio::spawn(async move { while sel.poll().await.is_ok() {} });
     let acked = publisher("steady-writer", port, "flow/stuck", QoS::AtLeastOnce, N);
-    eventually(
-        30,
+    all_acknowledged(
+        &acked,
+        N,
         "every publish acknowledged past the stuck reader",
-        || {
-            let a = acked.load(Ordering::Relaxed);
-            async move { (a == N).then_some(()) }
-        },
     )
     .await;
     drop(sub);
@@ -200,10 +211,7 @@ async fn a_publisher_never_waits_for_its_own_queue() {
     flags.extend(["--pace-limit", "3"]);
     let hub = HubProcess::start(&flags);
     let port = hub.mqtt.port();
-    let mut so = options("automation", port);
-    so.set_manual_acks(true);
-    let (me, mut mel) = AsyncClient::new(so, 100);
-    subscribed(&me, &mut mel, "auto/#", QoS::AtLeastOnce).await;
+    let (me, mut mel) = manual_subscriber("automation", port, "auto/#", QoS::AtLeastOnce).await;
     // Its queue fills with a sensor's messages it does not acknowledge.
     let sensor = publisher("auto-sensor", port, "auto/sensor", QoS::AtLeastOnce, 2000);
     eventually(

@@ -245,12 +245,7 @@ pub fn cpu_secs(pid: u32) -> f64 {
 
 /// The most resident memory a process has had, in KiB (VmHWM).
 pub fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+    common::proc_status_kib(pid, "VmHWM")
 }
 
 /// The median of unsorted values.

@@ -228,10 +228,15 @@ impl Drop for HubProcess {
 
 /// Resident memory of a process, in KiB (0 once it is gone).
 pub fn rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS")
+}
+
+/// A KiB figure of `/proc/<pid>/status` (`VmRSS`, `VmHWM`, …), 0 when the process is gone.
+pub fn proc_status_kib(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
 }
